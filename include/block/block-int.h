@@ -1,0 +1,310 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ * Copyright (c) 2026 The Godwit authors
+ *
+ * block-int.h: what drivers and the block core share. A node of the block graph is
+ * a BlockDriverState (bs); its driver is a const BlockDriver table of callbacks;
+ * edges are BdrvChild (parent -> child bs, with a role and permissions).
+ *
+ * Threads: the graph and every field below belong to the main loop thread
+ * (v1 runs all block I/O there too). Graph changes happen only with the affected
+ * nodes drained (bdrv_drained_begin/end).
+ *
+ * Callback conventions (STYLE.md §4, §7):
+ *  - control path (open, create, reopen, truncate, refresh_limits): Error **errp,
+ *    return 0 / -errno;
+ *  - data path (co_* callbacks): coroutine_fn, return >= 0 or -errno, no Error;
+ *  - byte offsets and byte counts everywhere; never sectors;
+ *  - io.c has already checked range, alignment (to bl.request_alignment) and
+ *    permissions before calling a driver's data callback, and the request is
+ *    tracked; a driver never sees an unaligned request.
+ */
+#ifndef GODWIT_BLOCK_INT_H
+#define GODWIT_BLOCK_INT_H
+
+#include "block/block-common.h"
+
+/* Capabilities of a driver (BlockDriver.flags). */
+enum {
+    BDRV_F_PROTOCOL          = 0x01, /* opens a filename itself (file, null-co, nbd) */
+    BDRV_F_FORMAT            = 0x02, /* interprets a child's bytes (raw, qcow2) */
+    BDRV_F_FILTER            = 0x04, /* passes I/O to one filtered child (blkdebug, copy-on-read) */
+    BDRV_F_SUPPORTS_BACKING  = 0x08, /* has a backing child (qcow2) */
+    BDRV_F_ZERO_INIT         = 0x10, /* a new image reads as zeroes */
+    BDRV_F_ZERO_INIT_TRUNCATE = 0x20, /* growing by truncate reads as zeroes */
+    BDRV_F_READ_ONLY_ONLY    = 0x40, /* whitelisted as read-only driver only */
+};
+
+/* One create option of a driver, for `-o key=value` and `-o help`. */
+typedef enum CreateOptionType {
+    CREATE_OPT_STRING,
+    CREATE_OPT_BOOL,
+    CREATE_OPT_NUMBER,
+    CREATE_OPT_SIZE,
+} CreateOptionType;
+
+typedef struct CreateOption {
+    const char *name;
+    CreateOptionType type;
+    const char *help;
+    const char *def_value_str;       /* default, printed in the Formatting line when set */
+} CreateOption;
+
+/* qemu-img check */
+typedef enum BdrvCheckMode {
+    BDRV_FIX_LEAKS  = 1,
+    BDRV_FIX_ERRORS = 2,
+} BdrvCheckMode;
+
+typedef struct BdrvCheckResult {
+    int corruptions, leaks, check_errors;
+    int corruptions_fixed, leaks_fixed;
+    int64_t image_end_offset;
+    struct {
+        uint64_t total_clusters, allocated_clusters, fragmented_clusters, compressed_clusters;
+    } bfi;
+} BdrvCheckResult;
+
+typedef struct BlockDriverInfo {
+    int cluster_size;                /* 0: not a clustered format */
+    bool is_dirty;
+    bool unallocated_blocks_are_zero;
+} BlockDriverInfo;
+
+/*
+ * blkdebug events: the request path and format drivers announce points of
+ * interest with bdrv_debug_event(bs->file, EVENT); blkdebug injects errors or
+ * suspends the request there. Names are the interface ("read_aio", "l2_update"...).
+ */
+typedef enum BlkdebugEvent {
+    BLKDBG_L1_UPDATE, BLKDBG_L1_GROW_ALLOC_TABLE, BLKDBG_L1_GROW_WRITE_TABLE,
+    BLKDBG_L1_GROW_ACTIVATE_TABLE, BLKDBG_L1_SHRINK_WRITE_TABLE, BLKDBG_L1_SHRINK_FREE_L2_CLUSTERS,
+    BLKDBG_L2_LOAD, BLKDBG_L2_UPDATE, BLKDBG_L2_UPDATE_COMPRESSED, BLKDBG_L2_ALLOC_COW_READ,
+    BLKDBG_L2_ALLOC_WRITE,
+    BLKDBG_READ_AIO, BLKDBG_READ_BACKING_AIO, BLKDBG_READ_COMPRESSED,
+    BLKDBG_WRITE_AIO, BLKDBG_WRITE_COMPRESSED,
+    BLKDBG_VMSTATE_LOAD, BLKDBG_VMSTATE_SAVE,
+    BLKDBG_COW_READ, BLKDBG_COW_WRITE,
+    BLKDBG_REFTABLE_LOAD, BLKDBG_REFTABLE_GROW, BLKDBG_REFTABLE_UPDATE,
+    BLKDBG_REFBLOCK_LOAD, BLKDBG_REFBLOCK_UPDATE, BLKDBG_REFBLOCK_UPDATE_PART,
+    BLKDBG_REFBLOCK_ALLOC, BLKDBG_REFBLOCK_ALLOC_HOOKUP, BLKDBG_REFBLOCK_ALLOC_WRITE,
+    BLKDBG_REFBLOCK_ALLOC_WRITE_BLOCKS, BLKDBG_REFBLOCK_ALLOC_WRITE_TABLE,
+    BLKDBG_REFBLOCK_ALLOC_SWITCH_TABLE,
+    BLKDBG_CLUSTER_ALLOC, BLKDBG_CLUSTER_ALLOC_BYTES, BLKDBG_CLUSTER_FREE,
+    BLKDBG_FLUSH_TO_OS, BLKDBG_FLUSH_TO_DISK,
+    BLKDBG_PWRITEV_RMW_HEAD, BLKDBG_PWRITEV_RMW_AFTER_HEAD, BLKDBG_PWRITEV_RMW_TAIL,
+    BLKDBG_PWRITEV_RMW_AFTER_TAIL, BLKDBG_PWRITEV, BLKDBG_PWRITEV_ZERO, BLKDBG_PWRITEV_DONE,
+    BLKDBG_EMPTY_IMAGE_PREPARE,
+    BLKDBG_CORRUPTION, BLKDBG_NONE,
+    BLKDBG__MAX,
+} BlkdebugEvent;
+
+const char *blkdebug_event_name(BlkdebugEvent ev);       /* "read_aio" */
+int blkdebug_event_from_name(const char *name);           /* -1 if unknown */
+
+struct BlockDriver {
+    const char *format_name;         /* "raw", "qcow2", "file", "null-co", "blkdebug" */
+    const char *protocol_name;       /* protocols: URL-ish prefix ("file", "nbd"), else NULL */
+    int instance_size;               /* size of bs->opaque */
+    unsigned flags;                  /* BDRV_F_* */
+
+    /*
+     * Option keys this driver accepts in open(), NULL-terminated. Keys given to a
+     * node that neither the core nor the driver accepts are an error:
+     * "Block protocol 'file' doesn't support the option 'x'" (protocols) or
+     * "Block format 'raw' does not support the option 'x'" (formats).
+     * Keys of children ("file.", "backing.", "image.") are handled by the core.
+     */
+    const char *const *open_options;
+
+    /* Format probing: a score 0..100 for the first bytes of the file. */
+    int (*probe)(const uint8_t *buf, int buf_size, const char *filename);
+    /* Protocols: turn a filename ("blkdebug:conf:img", "nbd://...") into options. */
+    void (*parse_filename)(const char *filename, QDict *options, Error **errp);
+
+    /*
+     * Open: read the driver's options from the flat QDict (values are strings or
+     * JSON-typed scalars; use the bdrv_opt_* helpers), open children with
+     * bdrv_open_child(), fill bs->total_size if cheap. Return 0 or -errno + errp.
+     */
+    int (*open)(BlockDriverState *bs, QDict *options, int flags, Error **errp);
+    void (*close)(BlockDriverState *bs);
+
+    /* Fill bs->bl; the core has already merged the file child's limits into bs->bl. */
+    void (*refresh_limits)(BlockDriverState *bs, Error **errp);
+
+    /* Change flags (read-only <-> read-write, cache mode) of an open node. */
+    int (*reopen)(BlockDriverState *bs, QDict *options, int new_flags, Error **errp);
+
+    /* ---- data path: coroutine_fn, -errno ---- */
+    int coroutine_fn (*co_preadv)(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                  QEMUIOVector *qiov, size_t qiov_offset, BdrvRequestFlags flags);
+    int coroutine_fn (*co_pwritev)(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                   QEMUIOVector *qiov, size_t qiov_offset, BdrvRequestFlags flags);
+    /* flags: BDRV_REQ_MAY_UNMAP, BDRV_REQ_NO_FALLBACK, BDRV_REQ_FUA. -ENOTSUP = fall back. */
+    int coroutine_fn (*co_pwrite_zeroes)(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                         BdrvRequestFlags flags);
+    int coroutine_fn (*co_pdiscard)(BlockDriverState *bs, int64_t offset, int64_t bytes);
+    int coroutine_fn (*co_flush_to_os)(BlockDriverState *bs);
+    int coroutine_fn (*co_flush_to_disk)(BlockDriverState *bs);
+    int coroutine_fn (*co_truncate)(BlockDriverState *bs, int64_t offset, bool exact,
+                                    PreallocMode prealloc, BdrvRequestFlags flags, Error **errp);
+    int64_t coroutine_fn (*co_getlength)(BlockDriverState *bs);
+    /* Bytes the image occupies on the host (qemu-img "disk size"); -ENOTSUP if unknown. */
+    int64_t coroutine_fn (*co_get_allocated_file_size)(BlockDriverState *bs);
+    /*
+     * Status of [offset, offset+bytes): BDRV_BLOCK_* bits, *pnum = length of the
+     * extent that has that status (> 0, <= bytes), *map/*file where the data lives.
+     * want_zero=false: the caller only needs allocation, be cheap.
+     */
+    int coroutine_fn (*co_block_status)(BlockDriverState *bs, bool want_zero, int64_t offset,
+                                        int64_t bytes, int64_t *pnum, int64_t *map,
+                                        BlockDriverState **file);
+
+    /* ---- control path, optional ---- */
+    const CreateOption *create_opts;     /* NULL-name-terminated; NULL = cannot create */
+    int coroutine_fn (*co_create_opts)(BlockDriver *drv, const char *filename,
+                                       QDict *opts, Error **errp);
+    int coroutine_fn (*co_check)(BlockDriverState *bs, BdrvCheckResult *result, BdrvCheckMode fix);
+    int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
+    /* "Format specific information" for qemu-img info / query-block: a QDict or NULL. */
+    QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
+    /* Permissions this node needs on / shares with each child (default: bdrv_default_perms). */
+    void (*child_perm)(BlockDriverState *bs, BdrvChild *c, BdrvChildRole role,
+                       uint64_t perm, uint64_t shared, uint64_t *nperm, uint64_t *nshared);
+    /* Filename/options that would reopen this node (json:{} pseudo-filenames). */
+    void (*refresh_filename)(BlockDriverState *bs);
+    int coroutine_fn (*co_invalidate_cache)(BlockDriverState *bs, Error **errp);
+    int (*inactivate)(BlockDriverState *bs);
+
+    /* blkdebug hooks (only blkdebug implements them) */
+    void (*debug_event)(BlockDriverState *bs, BlkdebugEvent event);
+    int (*debug_breakpoint)(BlockDriverState *bs, const char *event, const char *tag);
+    int (*debug_remove_breakpoint)(BlockDriverState *bs, const char *tag);
+    int (*debug_resume)(BlockDriverState *bs, const char *tag);
+    bool (*debug_is_suspended)(BlockDriverState *bs, const char *tag);
+};
+
+/* A parent's side of an edge: how the child reaches back to its parent. */
+struct BdrvChildClass {
+    bool parent_is_bds;             /* parent is a node (else a BlockBackend, job, export) */
+    /* Name of the parent for error messages ("Node 'x'", "device 'y'"). */
+    char *(*get_parent_desc)(BdrvChild *c);
+    void (*drained_begin)(BdrvChild *c);
+    void (*drained_end)(BdrvChild *c);
+    /* The child's length changed (resize); e.g. BlockBackend updates its device. */
+    void (*resize)(BdrvChild *c);
+};
+
+struct BdrvChild {
+    BlockDriverState *bs;           /* the child node */
+    char *name;                     /* "file", "backing", "image", "root" */
+    const BdrvChildClass *klass;
+    BdrvChildRole role;
+    void *opaque;                   /* the parent (bs, BlockBackend, job...) */
+    uint64_t perm;                  /* permissions the parent holds */
+    uint64_t shared_perm;           /* permissions the parent lets others hold */
+};
+
+struct BlockDriverState {
+    /* ---- set at open ---- */
+    const BlockDriver *drv;
+    void *opaque;                   /* drv->instance_size bytes */
+    char node_name[32];             /* user's node-name or "#blockNNN" */
+    char filename[PATH_MAX];        /* what the user would pass to reopen this node */
+    char exact_filename[PATH_MAX];  /* plain filename if one exists, else "" */
+    QDict *options;                 /* all options this node was opened with (flat) */
+    QDict *explicit_options;        /* the ones the user gave */
+    int open_flags;                 /* BDRV_O_* */
+    bool read_only;
+    bool encrypted;
+    bool force_share;               /* force-share=on: never take or block locks */
+    BlockdevDetectZeroesOptions detect_zeroes;
+
+    /* ---- graph: main loop only ---- */
+    BdrvChild *file;                /* primary child, or NULL */
+    BdrvChild *backing;             /* COW child, or NULL */
+    GSList *children;               /* BdrvChild *, all of them */
+    GSList *parents;                /* BdrvChild * whose ->bs is this node */
+    int refcnt;
+    char backing_file[PATH_MAX];    /* as recorded in the image header */
+    char backing_format[16];
+    char auto_backing_file[PATH_MAX];
+
+    /* ---- limits and capabilities: refreshed with the graph ---- */
+    BlockLimits bl;
+    unsigned supported_write_flags;     /* BDRV_REQ_FUA... the driver honours natively */
+    unsigned supported_zero_flags;
+    unsigned supported_truncate_flags;
+    int64_t total_size;                 /* cached length in bytes, -1 = ask the driver */
+
+    /* ---- request bookkeeping: main loop only (io.c) ---- */
+    unsigned in_flight;             /* requests in progress (drain waits for 0) */
+    int quiesce_counter;            /* > 0 while drained: new requests wait */
+    GSList *tracked_requests;       /* BdrvTrackedRequest * (io.c) */
+    CoQueue drain_queue;            /* requests waiting for the end of a drain */
+    unsigned serialising_in_flight;
+    int copy_on_read;               /* > 0: copy-on-read is on */
+    uint64_t write_gen;             /* bumped per write; flush skips when unchanged */
+    uint64_t flushed_gen;
+    GSList *dirty_bitmaps;          /* BdrvDirtyBitmap *, marked after every write */
+    GSList *write_notifiers;        /* BdrvWriteNotifier *: before-write hooks (backup) */
+    GSList *op_blockers;            /* Error *: why the node is busy (jobs, exports) */
+    uint64_t locked_perm;           /* permissions currently locked in the image file */
+    uint64_t locked_shared_perm;
+};
+
+/*
+ * Before-write hook: called by io.c before a write/zero/discard reaches the driver.
+ * Returning -errno fails the write. The backup job's copy-before-write uses it.
+ */
+typedef struct BdrvWriteNotifier {
+    int coroutine_fn (*notify)(struct BdrvWriteNotifier *n, BlockDriverState *bs,
+                               int64_t offset, int64_t bytes);
+    void *opaque;
+} BdrvWriteNotifier;
+void bdrv_add_before_write_notifier(BlockDriverState *bs, BdrvWriteNotifier *n);
+void bdrv_remove_before_write_notifier(BlockDriverState *bs, BdrvWriteNotifier *n);
+
+/* ---- driver registry (block/drivers/registry.c) ---- */
+const BlockDriver *bdrv_find_format(const char *format_name);
+/* The protocol driver for a filename ("nbd://..", "blkdebug:..", else "file"). */
+const BlockDriver *bdrv_find_protocol(const char *filename, bool allow_protocol_prefix,
+                                      Error **errp);
+/* Iterate all drivers in a stable, sorted order (for "-drive format=help"). */
+void bdrv_iterate_format(void (*it)(void *opaque, const char *name), void *opaque,
+                         bool read_only_only);
+/* Probe the format of the first bytes of a file. */
+const BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size, const char *filename);
+
+/* ---- option helpers for drivers' open() (values may be strings or typed) ---- */
+/* Take key out of options (so it counts as recognised). NULL if absent. */
+char *bdrv_opt_take_str(QDict *options, const char *key);
+/* Typed variants; a malformed value sets "Parameter 'key' expects ..." and returns false. */
+bool bdrv_opt_take_bool(QDict *options, const char *key, bool def, bool *out, Error **errp);
+bool bdrv_opt_take_uint(QDict *options, const char *key, uint64_t def, uint64_t *out, Error **errp);
+bool bdrv_opt_take_size(QDict *options, const char *key, uint64_t def, uint64_t *out, Error **errp);
+
+/* ---- children ---- */
+/*
+ * Open (or look up, if options[bdref_key] is a string naming a node) a child of
+ * parent named bdref_key, from filename and/or options "<bdref_key>.*" (extracted
+ * from options). allow_none: a missing child is not an error (returns NULL, errp unset).
+ */
+BdrvChild *bdrv_open_child(const char *filename, QDict *options, const char *bdref_key,
+                           BlockDriverState *parent, BdrvChildRole role, bool allow_none,
+                           Error **errp);
+/* Attach an existing node as child of parent (takes a reference on child_bs). */
+BdrvChild *bdrv_attach_child(BlockDriverState *parent, BlockDriverState *child_bs,
+                             const char *child_name, BdrvChildRole role, Error **errp);
+void bdrv_unref_child(BlockDriverState *parent, BdrvChild *child);
+/* The permission policy for format/filter children (drivers call it from child_perm). */
+void bdrv_default_perms(BlockDriverState *bs, BdrvChild *c, BdrvChildRole role,
+                        uint64_t perm, uint64_t shared, uint64_t *nperm, uint64_t *nshared);
+
+/* ---- blkdebug plumbing: forwarded down the graph to the first driver with hooks ---- */
+void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event);
+#define BLKDBG_EVENT(child, evt) \
+    do { if (child) { bdrv_debug_event((child)->bs, (evt)); } } while (0)
+
+#endif /* GODWIT_BLOCK_INT_H */
