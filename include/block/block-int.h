@@ -169,6 +169,25 @@ struct BlockDriver {
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
     /* "Format specific information" for qemu-img info / query-block: a QDict or NULL. */
     QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
+    /*
+     * Permission locking (file-posix: OFD locks on the image's permission bytes).
+     * Called by block/perm.c, in two phases, whenever the cumulative permissions
+     * of this node's parents change:
+     *   check_perm(bs, perm, shared): take whatever is needed so that both the old
+     *     and the new (perm, shared) are held, and fail (-errno + errp) if another
+     *     process conflicts ("Failed to get \"write\" lock" + hint
+     *     "Is another process using the image [%s]?"). Must not drop anything yet.
+     *   then exactly one of:
+     *   set_perm(bs, perm, shared): commit: drop what only the old state needed.
+     *   abort_perm_update(bs): roll back to what was held before check_perm.
+     * All three are optional; bs->force_share nodes should skip locking. The core
+     * keeps bs->locked_perm/locked_shared_perm untouched: they belong to the driver.
+     * On close the core calls nothing: the driver releases its locks in close().
+     */
+    int (*check_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp);
+    void (*set_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared);
+    void (*abort_perm_update)(BlockDriverState *bs);
+
     /* Permissions this node needs on / shares with each child (default: bdrv_default_perms). */
     void (*child_perm)(BlockDriverState *bs, BdrvChild *c, BdrvChildRole role,
                        uint64_t perm, uint64_t shared, uint64_t *nperm, uint64_t *nshared);
