@@ -24,7 +24,9 @@ typedef struct QDict QDict;
 
 /* ---- open flags (bs->open_flags) ---- */
 enum {
+    BDRV_O_NO_SHARE      = 0x0001,  /* blk_new_open: share only read/write-unchanged (tools without -U) */
     BDRV_O_RDWR          = 0x0002,  /* opened read-write */
+    BDRV_O_RESIZE        = 0x0004,  /* blk_new_open: also take the resize permission */
     BDRV_O_SNAPSHOT      = 0x0008,  /* -drive snapshot=on: writes go to a temporary overlay */
     BDRV_O_NOCACHE       = 0x0020,  /* cache=none/directsync: O_DIRECT on the file */
     BDRV_O_NATIVE_AIO    = 0x0080,  /* aio=native (libaio) */

@@ -123,6 +123,15 @@ struct BlockDriver {
     void (*parse_filename)(const char *filename, QDict *options, Error **errp);
 
     /*
+     * Open: the core (block/open.c) has already taken the common options
+     * (node-name, driver, read-only, cache.*, discard, detect-zeroes, force-share...)
+     * out of options and, for formats (drivers without protocol_name and
+     * BDRV_F_PROTOCOL), has opened the "file" child: bdrv_open_child(NULL, options,
+     * "file", bs, role, false, errp) returns it (options["file"] names it).
+     * After open() returns, the core opens the "backing" child itself for drivers
+     * with BDRV_F_SUPPORTS_BACKING (from "backing" / "backing.*" options, else from
+     * bs->backing_file and bs->backing_format, which open() should fill from the
+     * image header), so drivers never open their backing file.
      * Open: read the driver's options from the flat QDict (values are strings or
      * JSON-typed scalars; use the bdrv_opt_* helpers), open children with
      * bdrv_open_child(), fill bs->total_size if cheap. Return 0 or -errno + errp.
@@ -130,7 +139,10 @@ struct BlockDriver {
     int (*open)(BlockDriverState *bs, QDict *options, int flags, Error **errp);
     void (*close)(BlockDriverState *bs);
 
-    /* Fill bs->bl; the core has already merged the file child's limits into bs->bl. */
+    /*
+     * Fill bs->bl; the core has already merged the file child's limits into bs->bl
+     * (and set request_alignment to 1 for protocols, or to the file's value).
+     */
     void (*refresh_limits)(BlockDriverState *bs, Error **errp);
 
     /* Change flags (read-only <-> read-write, cache mode) of an open node. */
@@ -193,6 +205,12 @@ struct BlockDriver {
                        uint64_t perm, uint64_t shared, uint64_t *nperm, uint64_t *nshared);
     /* Filename/options that would reopen this node (json:{} pseudo-filenames). */
     void (*refresh_filename)(BlockDriverState *bs);
+    /*
+     * Rewrite the backing file name (and format, may be NULL) recorded in the
+     * image header; for bdrv_change_backing_file(). NULL: -ENOTSUP.
+     */
+    int (*change_backing_file)(BlockDriverState *bs, const char *backing_file,
+                               const char *backing_fmt);
     int coroutine_fn (*co_invalidate_cache)(BlockDriverState *bs, Error **errp);
     int (*inactivate)(BlockDriverState *bs);
 
@@ -209,8 +227,15 @@ struct BdrvChildClass {
     bool parent_is_bds;             /* parent is a node (else a BlockBackend, job, export) */
     /* Name of the parent for error messages ("Node 'x'", "device 'y'"). */
     char *(*get_parent_desc)(BdrvChild *c);
+    /*
+     * Drain: the child node is being drained, so the parent must stop sending new
+     * requests (begin) until told it may again (end); begin/end calls nest.
+     * drained_poll: true while the parent still has requests in flight that the
+     * drain must wait for (a BlockBackend's own counter).
+     */
     void (*drained_begin)(BdrvChild *c);
     void (*drained_end)(BdrvChild *c);
+    bool (*drained_poll)(BdrvChild *c);
     /* The child's length changed (resize); e.g. BlockBackend updates its device. */
     void (*resize)(BdrvChild *c);
 };
@@ -223,6 +248,7 @@ struct BdrvChild {
     void *opaque;                   /* the parent (bs, BlockBackend, job...) */
     uint64_t perm;                  /* permissions the parent holds */
     uint64_t shared_perm;           /* permissions the parent lets others hold */
+    int parent_quiesce_counter;     /* drained_begin calls made on this edge (graph.c) */
 };
 
 struct BlockDriverState {
@@ -238,6 +264,7 @@ struct BlockDriverState {
     bool read_only;
     bool encrypted;
     bool force_share;               /* force-share=on: never take or block locks */
+    bool probed;                    /* the format was probed, not given (raw warns) */
     BlockdevDetectZeroesOptions detect_zeroes;
 
     /* ---- graph: main loop only ---- */

@@ -41,6 +41,14 @@ int bdrv_parse_discard_flags(const char *mode, int *flags);
 /* Parse "aio=" threads, native, io_uring. */
 int bdrv_parse_aio(const char *mode, int *flags);
 
+/*
+ * Buffers for I/O on bs: aligned to bs->bl.opt_mem_alignment (O_DIRECT needs it).
+ * Free with bdrv_blockfree(). blockalign0 zeroes the buffer.
+ */
+void *bdrv_blockalign(BlockDriverState *bs, size_t size);
+void *bdrv_blockalign0(BlockDriverState *bs, size_t size);
+void bdrv_blockfree(void *ptr);
+
 void bdrv_ref(BlockDriverState *bs);
 void bdrv_unref(BlockDriverState *bs);       /* closes and frees at zero */
 
