@@ -6,9 +6,12 @@
  *
  * An AioContext owns: fd handlers (epoll), bottom halves (BHs: callbacks run on
  * the next iteration), timers on each QEMUClockType, and the coroutines scheduled
- * into it. aio_poll() runs one iteration: ready fd handlers, due timers, scheduled
- * BHs (in that order of discovery; a BH scheduled by a BH runs in a later round of
- * the same aio_poll, never recursively).
+ * into it. aio_poll() runs one iteration: ready fd handlers, then due timers, then
+ * scheduled BHs in the order they were scheduled, then scheduled coroutines. Work
+ * that callbacks schedule during an iteration (a BH scheduling a BH, a coroutine
+ * waking a coroutine) never runs recursively: it runs in the next aio_poll, which
+ * then does not block. (So a BH that keeps rescheduling itself cannot livelock one
+ * aio_poll call.)
  *
  * Threads: each AioContext is run by exactly one thread at a time (the main loop
  * thread for qemu_get_aio_context()). From other threads only these are allowed:
@@ -71,7 +74,12 @@ void aio_set_event_notifier(AioContext *ctx, EventNotifier *e, EventNotifierHand
  */
 bool aio_poll(AioContext *ctx, bool blocking);
 
-/* Make a blocking aio_poll(ctx) return soon. Thread-safe. */
+/*
+ * Make a blocking aio_poll(ctx) return soon: the one running now or, if none is,
+ * the next one (a notification stays pending until an aio_poll consumes it). Being
+ * notified is not progress: aio_poll returns false unless a callback also ran.
+ * Thread-safe; costs an eventfd write unless a notification is already pending.
+ */
 void aio_notify(AioContext *ctx);
 
 /*
@@ -154,11 +162,34 @@ int64_t qemu_clock_deadline_ns_all(QEMUClockType type);
 
 /* A timer in ctx on clock type; unarmed until timer_mod. */
 QEMUTimer *aio_timer_new(AioContext *ctx, QEMUClockType type, QEMUTimerCB *cb, void *opaque);
-/* Arm (or re-arm) to fire when the clock reaches expire_ns (absolute). */
+/*
+ * Arm (or re-arm) to fire when the clock reaches expire_ns (absolute). The callback
+ * runs once, in aio_poll of the timer's context, with the timer already disarmed.
+ */
 void timer_mod(QEMUTimer *t, int64_t expire_ns);
 void timer_del(QEMUTimer *t);                   /* disarm; safe if unarmed */
 void timer_free(QEMUTimer *t);                  /* disarms first */
 bool timer_pending(QEMUTimer *t);
 int64_t timer_expire_time_ns(QEMUTimer *t);     /* -1 when unarmed */
+
+/* ---------------------------------------------------------------------------
+ * Internals shared by util/aio.c, util/timer.c and util/thread-pool.c; nobody
+ * else may use them.
+ */
+typedef struct TimerListGroup TimerListGroup;
+typedef struct ThreadPool ThreadPool;
+
+TimerListGroup *aio_get_timerlist_group(AioContext *ctx);
+/* ctx's thread pool, NULL until thread-pool.c installs one. */
+ThreadPool *aio_get_thread_pool(AioContext *ctx);
+void aio_set_thread_pool(AioContext *ctx, ThreadPool *pool);
+
+/* Timer lists of one context (timer.c). The group must hold no timers when freed. */
+TimerListGroup *timerlist_group_new(AioContext *ctx);
+void timerlist_group_free(TimerListGroup *tlg);
+/* Nanoseconds until the first timer of the group is due; 0 if one is; -1 if none. */
+int64_t timerlist_group_deadline_ns(TimerListGroup *tlg);
+/* Run every due timer; true if one ran. */
+bool timerlist_group_run(TimerListGroup *tlg);
 
 #endif /* GODWIT_AIO_H */

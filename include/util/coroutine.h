@@ -107,15 +107,20 @@ void coroutine_fn qemu_co_mutex_unlock(CoMutex *m);   /* must be the holder */
 bool qemu_co_mutex_trylock(CoMutex *m);                /* coroutine context */
 
 /* ---------------------------------------------------------------------------
- * CoRwlock: many readers or one writer; a waiting writer blocks new readers (no
- * writer starvation). upgrade turns a held read lock into the write lock;
- * downgrade does the reverse.
+ * CoRwlock: many readers or one writer. Waiters are served strictly in arrival
+ * order, and a newcomer queues behind anybody already waiting, so a waiting writer
+ * blocks new readers (no writer starvation); a run of readers at the head of the
+ * queue is admitted together.
+ *
+ * upgrade turns a held read lock into the write lock. It is not atomic: when other
+ * readers hold the lock, the caller drops its read lock and waits at the head of
+ * the queue, so another upgrader may write in between. downgrade turns the write
+ * lock into a read lock at once and admits the readers waiting at the head.
  */
 typedef struct CoRwlock {
     int readers;              /* readers holding the lock */
     bool writer;              /* a writer holds it */
-    int pending_writers;
-    CoQueue queue;            /* everybody waiting, FIFO */
+    GQueue waiters;           /* CoRwlockWaiter (on each waiter's stack), FIFO */
 } CoRwlock;
 
 void qemu_co_rwlock_init(CoRwlock *l);
@@ -145,5 +150,48 @@ typedef struct QemuCoSleep {
 void coroutine_fn qemu_co_sleep_ns_wakeable(QemuCoSleep *w, QEMUClockType type, int64_t ns);
 /* Wake the sleeper early; a no-op if nobody sleeps on w. */
 void qemu_co_sleep_wake(QemuCoSleep *w);
+
+/* ---------------------------------------------------------------------------
+ * Internals shared by util/coroutine*.c and util/aio.c; nobody else may use them.
+ */
+
+/*
+ * A suspended execution context. On x86-64 it is only the saved stack pointer:
+ * the callee-saved registers and the resume address sit on the stack itself.
+ */
+typedef struct CoroutineContext {
+    void *sp;
+#ifndef __x86_64__
+    void *uc;                 /* ucontext_t *, the portable fallback */
+#endif
+} CoroutineContext;
+
+struct Coroutine {
+    CoroutineContext cc;          /* saved state while not running */
+    CoroutineEntry *entry;
+    void *opaque;
+    Coroutine *caller;            /* who entered us; NULL when not entered */
+    AioContext *ctx;              /* where aio_co_wake() schedules us */
+    bool terminated;              /* entry returned; the enterer frees us */
+    int scheduled;                /* atomic: queued by aio_co_schedule() */
+    Coroutine *sched_next;        /* link in the context's scheduled list */
+    Coroutine *pool_next;         /* link in the thread's pool of free coroutines */
+    void *stack;                  /* usable stack (above the guard page) */
+    size_t stack_size;
+    unsigned valgrind_id;
+    void *asan_fake_stack;        /* ASan: our fake stack while switched away */
+    const void *asan_stack_bottom;/* ASan: bounds of this coroutine's stack */
+    size_t asan_stack_size;
+};
+
+/*
+ * Prepare cc so that the first coroutine_context_switch() into it runs
+ * trampoline(co) on [stack, stack + size). trampoline must never return.
+ */
+void coroutine_context_init(CoroutineContext *cc, void *stack, size_t size,
+                            void (*trampoline)(Coroutine *co), Coroutine *co);
+/* Save the current state in from and resume to. Returns when someone resumes from. */
+void coroutine_context_switch(CoroutineContext *from, CoroutineContext *to);
+void coroutine_context_destroy(CoroutineContext *cc);
 
 #endif /* GODWIT_COROUTINE_H */

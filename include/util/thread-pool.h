@@ -33,6 +33,12 @@ int coroutine_fn thread_pool_submit_co(ThreadPoolFunc *func, void *arg);
 /* Workers currently alive in ctx's pool (tests and benchmarks). */
 int thread_pool_worker_count(AioContext *ctx);
 
+/*
+ * How long an idle worker waits for work before it exits (default 10 s). Tests
+ * shorten it to see workers retire; idle workers pick up the new value at once.
+ */
+void thread_pool_set_idle_timeout(AioContext *ctx, int64_t ns);
+
 /* Stop and join ctx's workers; called before aio_context_free. No work may be pending. */
 void thread_pool_free_for_context(AioContext *ctx);
 
