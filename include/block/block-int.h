@@ -166,7 +166,7 @@ struct BlockDriver {
     int64_t coroutine_fn (*co_get_allocated_file_size)(BlockDriverState *bs);
     /*
      * Status of [offset, offset+bytes): BDRV_BLOCK_* bits, *pnum = length of the
-     * extent that has that status (> 0, <= bytes), *map/*file where the data lives.
+     * extent that has that status (> 0, <= bytes), *map and *file say where the data lives.
      * want_zero=false: the caller only needs allocation, be cheap.
      */
     int coroutine_fn (*co_block_status)(BlockDriverState *bs, bool want_zero, int64_t offset,
