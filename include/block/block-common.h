@@ -137,4 +137,25 @@ typedef struct BlockLimits {
     int max_iov;                    /* iovecs per request (IOV_MAX) */
 } BlockLimits;
 
+/* qemu-img check */
+typedef enum BdrvCheckMode {
+    BDRV_FIX_LEAKS  = 1,
+    BDRV_FIX_ERRORS = 2,
+} BdrvCheckMode;
+
+typedef struct BdrvCheckResult {
+    int corruptions, leaks, check_errors;
+    int corruptions_fixed, leaks_fixed;
+    int64_t image_end_offset;
+    struct {
+        uint64_t total_clusters, allocated_clusters, fragmented_clusters, compressed_clusters;
+    } bfi;
+} BdrvCheckResult;
+
+typedef struct BlockDriverInfo {
+    int cluster_size;                /* 0: not a clustered format */
+    bool is_dirty;
+    bool unallocated_blocks_are_zero;
+} BlockDriverInfo;
+
 #endif /* GODWIT_BLOCK_COMMON_H */

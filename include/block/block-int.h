@@ -50,26 +50,6 @@ typedef struct CreateOption {
     const char *def_value_str;       /* default, printed in the Formatting line when set */
 } CreateOption;
 
-/* qemu-img check */
-typedef enum BdrvCheckMode {
-    BDRV_FIX_LEAKS  = 1,
-    BDRV_FIX_ERRORS = 2,
-} BdrvCheckMode;
-
-typedef struct BdrvCheckResult {
-    int corruptions, leaks, check_errors;
-    int corruptions_fixed, leaks_fixed;
-    int64_t image_end_offset;
-    struct {
-        uint64_t total_clusters, allocated_clusters, fragmented_clusters, compressed_clusters;
-    } bfi;
-} BdrvCheckResult;
-
-typedef struct BlockDriverInfo {
-    int cluster_size;                /* 0: not a clustered format */
-    bool is_dirty;
-    bool unallocated_blocks_are_zero;
-} BlockDriverInfo;
 
 /*
  * blkdebug events: the request path and format drivers announce points of
