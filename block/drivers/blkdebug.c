@@ -32,10 +32,7 @@
 #include "block/block.h"
 #include "block/block-int.h"
 
-#if __has_include("qobject/qdict.h")
 #include "qobject/qdict.h"
-#define BLKDEBUG_HAVE_QDICT 1
-#endif
 
 typedef enum BlkdebugIOType {
     BLKDEBUG_IO_READ,
@@ -373,7 +370,6 @@ static void blkdebug_parse_filename(const char *filename, QDict *options, Error 
         error_setg(errp, "File name string must start with 'blkdebug:'");
         return;
     }
-#ifdef BLKDEBUG_HAVE_QDICT
     g_autofree char *config = NULL;
     g_autofree char *image = NULL;
     if (!blkdebug_split_filename(filename, &config, &image, errp)) {
@@ -385,7 +381,7 @@ static void blkdebug_parse_filename(const char *filename, QDict *options, Error 
     if (image) {
         qdict_put_str(options, "x-image", image);
     }
-#endif
+    qdict_del(options, "filename");
 }
 
 static bool blkdebug_check_limits(BDRVBlkdebugState *s, Error **errp)
@@ -406,10 +402,12 @@ static int blkdebug_open(BlockDriverState *bs, QDict *options, int flags, Error 
 {
     BDRVBlkdebugState *s = bs->opaque;
     g_autofree char *image = bdrv_opt_take_str(options, "x-image");
+    g_autofree char *filename = bdrv_opt_take_str(options, "filename");
 
     s->config_file = bdrv_opt_take_str(options, "config");
-    if (!image && !s->config_file && g_str_has_prefix(bs->filename, "blkdebug:") &&
-        !blkdebug_split_filename(bs->filename, &s->config_file, &image, errp)) {
+    /* A legacy filename the core did not run through parse_filename. */
+    if (!image && !s->config_file && filename && g_str_has_prefix(filename, "blkdebug:") &&
+        !blkdebug_split_filename(filename, &s->config_file, &image, errp)) {
         return -EINVAL;
     }
     if (!bdrv_opt_take_size(options, "align", 0, &s->align, errp) ||
@@ -706,7 +704,7 @@ static bool blkdebug_debug_is_suspended(BlockDriverState *bs, const char *tag)
 }
 
 static const char *const blkdebug_open_options[] = {
-    "config", "x-image", "align", "max-transfer", NULL
+    "filename", "config", "x-image", "align", "max-transfer", NULL
 };
 
 const BlockDriver bdrv_blkdebug = {

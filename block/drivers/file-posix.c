@@ -22,6 +22,7 @@
  */
 #include "util/osdep.h"
 #include "util/thread-pool.h"
+#include "qobject/qdict.h"
 #include "block/drivers/file-posix.h"
 
 #include <fcntl.h>
@@ -287,27 +288,57 @@ void file_lock_release(int fd)
 }
 
 /*
- * The driver's side of the permission system: called by the core whenever the
- * cumulative permissions of this node's parents change. Not yet wired to a
- * BlockDriver callback (the core adds one); exported for it and the tests.
+ * The driver's side of the permission system (block-int.h): check_perm holds the
+ * union of the old and new locks and checks the new ones; set_perm commits to
+ * the new; abort_perm_update goes back to the old. force-share and locking=off
+ * nodes never lock.
  */
-int file_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp);
-int file_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp)
+static bool file_locking(BlockDriverState *bs)
 {
     BDRVFileState *s = bs->opaque;
 
-    if (!s->use_lock) {
+    return s->use_lock && !bs->force_share;
+}
+
+static int file_check_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (!file_locking(bs)) {
         return 0;
     }
-    int ret = file_lock_update(s->fd, s->filename, s->locked_perm, s->locked_shared,
-                               perm, shared, errp);
+    uint64_t held_perm = s->locked_perm | perm;
+    uint64_t held_shared = s->locked_shared & shared;
+    int ret = file_lock_apply(s->fd, s->locked_perm, s->locked_shared, held_perm, held_shared,
+                              errp);
     if (ret == 0) {
-        s->locked_perm = perm;
-        s->locked_shared = shared;
-        bs->locked_perm = perm;
-        bs->locked_shared_perm = shared;
+        ret = file_lock_check(s->fd, s->filename, perm, shared, errp);
+    }
+    if (ret < 0) {
+        file_lock_set_all(s->fd, s->locked_perm, s->locked_shared);
     }
     return ret;
+}
+
+static void file_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (!file_locking(bs)) {
+        return;
+    }
+    file_lock_set_all(s->fd, perm, shared);
+    s->locked_perm = bs->locked_perm = perm;
+    s->locked_shared = bs->locked_shared_perm = shared;
+}
+
+static void file_abort_perm_update(BlockDriverState *bs)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (file_locking(bs)) {
+        file_lock_set_all(s->fd, s->locked_perm, s->locked_shared);
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -684,6 +715,25 @@ static void file_close(BlockDriverState *bs)
     s->filename = NULL;
 }
 
+/* "file:PATH" (or "host_device:PATH") is PATH. */
+static void file_parse_filename_prefix(const char *filename, QDict *options, const char *prefix)
+{
+    if (g_str_has_prefix(filename, prefix)) {
+        filename += strlen(prefix);
+    }
+    qdict_put_str(options, "filename", filename);
+}
+
+static void file_parse_filename(const char *filename, QDict *options, Error **errp)
+{
+    file_parse_filename_prefix(filename, options, "file:");
+}
+
+static void hdev_parse_filename(const char *filename, QDict *options, Error **errp)
+{
+    file_parse_filename_prefix(filename, options, "host_device:");
+}
+
 static void file_refresh_limits(BlockDriverState *bs, Error **errp)
 {
     BDRVFileState *s = bs->opaque;
@@ -708,7 +758,7 @@ static int file_reopen(BlockDriverState *bs, QDict *options, int new_flags, Erro
     if (fd < 0) {
         return fd;
     }
-    if (s->use_lock) {
+    if (file_locking(bs)) {
         /* Move the locks: the old description would conflict with the new one. */
         file_lock_release(s->fd);
         int ret = file_lock_update(fd, s->filename, 0, BLK_PERM_ALL, s->locked_perm,
@@ -1028,6 +1078,7 @@ const BlockDriver bdrv_file = {
     .instance_size              = sizeof(BDRVFileState),
     .flags                      = BDRV_F_PROTOCOL | BDRV_F_ZERO_INIT | BDRV_F_ZERO_INIT_TRUNCATE,
     .open_options               = file_open_options,
+    .parse_filename             = file_parse_filename,
     .open                       = file_open,
     .close                      = file_close,
     .refresh_limits             = file_refresh_limits,
@@ -1043,6 +1094,9 @@ const BlockDriver bdrv_file = {
     .co_block_status            = file_co_block_status,
     .create_opts                = file_create_opts,
     .co_create_opts             = file_co_create_opts,
+    .check_perm                 = file_check_perm,
+    .set_perm                   = file_set_perm,
+    .abort_perm_update          = file_abort_perm_update,
 };
 
 const BlockDriver bdrv_host_device = {
@@ -1051,6 +1105,7 @@ const BlockDriver bdrv_host_device = {
     .instance_size              = sizeof(BDRVFileState),
     .flags                      = BDRV_F_PROTOCOL,
     .open_options               = file_open_options,
+    .parse_filename             = hdev_parse_filename,
     .open                       = hdev_open,
     .close                      = file_close,
     .refresh_limits             = file_refresh_limits,
@@ -1064,4 +1119,7 @@ const BlockDriver bdrv_host_device = {
     .co_getlength               = file_co_getlength,
     .co_get_allocated_file_size = file_co_get_allocated_file_size,
     .co_block_status            = file_co_block_status,
+    .check_perm                 = file_check_perm,
+    .set_perm                   = file_set_perm,
+    .abort_perm_update          = file_abort_perm_update,
 };
