@@ -5,8 +5,8 @@
  * test-file-posix: the "file" protocol driver and its I/O back ends.
  *
  * Nodes are built by hand (a BlockDriverState with drv = &bdrv_file) and the
- * driver's callbacks called directly, so these tests need only the driver and
- * util/, not the graph core. Every back end this build has is exercised with
+ * driver's callbacks called directly, so the driver is tested alone, without
+ * the request layer. Every back end this build has is exercised with
  * O_DIRECT-aligned requests issued by several coroutines at once (so libaio and
  * io_uring batch them). Locking is checked between two opens in this process
  * and against Debian's qemu-io when it is installed.
@@ -23,38 +23,6 @@
 #include <sys/wait.h>
 
 extern const BlockDriver bdrv_file;
-
-/*
- * The option helpers live in the graph core (block/options.c); these weak
- * copies let this test link without it. A real definition, when linked, wins.
- */
-__attribute__((weak)) char *bdrv_opt_take_str(QDict *options, const char *key)
-{
-    const char *v = qdict_get_try_str(options, key);
-    char *ret = g_strdup(v);
-    qdict_del(options, key);
-    return ret;
-}
-
-__attribute__((weak)) bool bdrv_opt_take_size(QDict *options, const char *key, uint64_t def,
-                                              uint64_t *out, Error **errp)
-{
-    g_autofree char *v = bdrv_opt_take_str(options, key);
-    *out = def;
-    if (v && qemu_strtosz(v, NULL, out) < 0) {
-        error_setg(errp, "Parameter '%s' expects a size", key);
-        return false;
-    }
-    return true;
-}
-
-__attribute__((weak)) bool bdrv_opt_take_bool(QDict *options, const char *key, bool def,
-                                              bool *out, Error **errp)
-{
-    g_autofree char *v = bdrv_opt_take_str(options, key);
-    *out = v ? !strcmp(v, "on") : def;
-    return true;
-}
 
 static char *test_dir;
 
