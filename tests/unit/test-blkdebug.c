@@ -305,6 +305,36 @@ static void test_errors(void)
     qobject_unref(opts);
 }
 
+/* The legacy filename through bdrv_open: raw (probed) on blkdebug on a file. */
+static void test_legacy_filename(void)
+{
+    g_autofree char *conf = write_config("[inject-error]\n"
+                                         "event = \"read_aio\"\n"
+                                         "errno = \"5\"\n"
+                                         "once = \"on\"\n");
+    g_autofree char *img = g_build_filename(test_dir, "legacy.img", NULL);
+    g_autofree char *name = g_strdup_printf("blkdebug:%s:%s", conf, img);
+    g_autofree char *name2 = g_strdup_printf("blkdebug::%s", img);
+    char buf[512];
+
+    g_assert_true(g_file_set_contents(img, "", 0, NULL));
+    g_assert_cmpint(truncate(img, 64 * KiB), ==, 0);
+    QDict *opts = qdict_new();
+    qdict_put_str(opts, "driver", "raw");
+    BlockBackend *blk = blk_new_open(name, NULL, opts, BDRV_O_RDWR, &error_abort);
+    g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, 0), ==, -EIO);
+    g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, 0), >=, 0);
+    blk_unref(blk);
+
+    opts = qdict_new();
+    qdict_put_str(opts, "driver", "raw");
+    blk = blk_new_open(name2, NULL, opts, BDRV_O_RDWR, &error_abort);
+    g_assert_cmpint(blk_pread(blk, 0, sizeof(buf), buf, 0), >=, 0);
+    blk_unref(blk);
+    unlink(img);
+    unlink(conf);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -317,6 +347,7 @@ int main(int argc, char **argv)
     g_test_add_func("/blkdebug/immediately", test_immediately);
     g_test_add_func("/blkdebug/breakpoint", test_breakpoint);
     g_test_add_func("/blkdebug/errors", test_errors);
+    g_test_add_func("/blkdebug/legacy-filename", test_legacy_filename);
 
     int ret = g_test_run();
     rmdir(test_dir);
