@@ -97,7 +97,7 @@ static void qmp_send_greeting(Monitor *mon)
 
 static bool qmp_error_is_limit(Error *err)
 {
-    return strstr(error_get_pretty(err), "limit exceeded") != NULL;
+    return strstr(error_get_pretty(err), "size limit exceeded") != NULL;
 }
 
 /* Run queued requests in order; input stays paused meanwhile. */

@@ -144,10 +144,10 @@ static void main_write_pidfile(void)
  * Startup
  */
 
-static void main_check(bool ok, Error *err)
+static void main_check(bool ok, Error **errp)
 {
     if (!ok) {
-        error_report_err(err);
+        error_report_err(*errp);
         exit(1);
     }
 }
@@ -190,7 +190,7 @@ static void main_create_chardevs_and_monitors(void)
     Error *err = NULL;
 
     for (guint i = 0; i < vl.chardevs->len; i++) {
-        main_check(qemu_chr_new_from_opts(g_ptr_array_index(vl.chardevs, i), &err), err);
+        main_check(qemu_chr_new_from_opts(g_ptr_array_index(vl.chardevs, i), &err), &err);
     }
     for (guint i = 0; i < vl.monitors->len; i++) {
         VlMonitor *m = g_ptr_array_index(vl.monitors, i);
@@ -202,7 +202,7 @@ static void main_create_chardevs_and_monitors(void)
             exit(1);
         }
         main_check(m->qmp ? monitor_new_qmp(chr, m->pretty, &err) != NULL
-                          : monitor_new_hmp(chr, &err) != NULL, err);
+                          : monitor_new_hmp(chr, &err) != NULL, &err);
     }
 }
 
@@ -217,8 +217,8 @@ static void main_default_monitor(void)
     }
     opts = qemu_chr_parse_compat("compat_monitor0", "stdio", &error_abort);
     chr = qemu_chr_new_from_opts(opts, &err);
-    main_check(chr != NULL, err);
-    main_check(monitor_new_hmp(chr, &err) != NULL, err);
+    main_check(chr != NULL, &err);
+    main_check(monitor_new_hmp(chr, &err) != NULL, &err);
 }
 
 static void main_init_qtest(void)
@@ -278,9 +278,9 @@ int main(int argc, char **argv)
     main_create_chardevs_and_monitors();
     main_default_monitor();
     main_init_qtest();
-    main_check(object_init_cmdline(&vl.cfg, &err), err);
-    main_check(blockdev_init_cmdline(&vl.cfg, &err), err);
-    main_check(device_init_cmdline(&vl.cfg, &err), err);
+    main_check(object_init_cmdline(&vl.cfg, &err), &err);
+    main_check(blockdev_init_cmdline(&vl.cfg, &err), &err);
+    main_check(device_init_cmdline(&vl.cfg, &err), &err);
     main_initial_runstate();
     main_daemon_ready();
 
