@@ -16,6 +16,17 @@ typedef struct QTestState {
 } QTestState;
 
 static QTestState qtest;        /* one qtest connection per process */
+/*
+ * The virtual clock's value when the accelerator started: the protocol reports
+ * time since then, so a qtest session starts at 0 as in QEMU.
+ */
+static int64_t qtest_clock_base;
+
+void qtest_accel_init(void)
+{
+    qemu_clock_virtual_set_manual(true);
+    qtest_clock_base = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+}
 
 /* Run the virtual timers that are due now, in every context we own. */
 static void qtest_run_due_timers(void)
@@ -30,7 +41,7 @@ static void qtest_clock_advance(int64_t ns, GString *reply)
     int64_t now = qemu_clock_step(ns);
 
     qtest_run_due_timers();
-    g_string_append_printf(reply, "OK %" PRId64, now);
+    g_string_append_printf(reply, "OK %" PRId64, now - qtest_clock_base);
 }
 
 void qtest_process_line(const char *line, GString *reply)
@@ -56,7 +67,7 @@ void qtest_process_line(const char *line, GString *reply)
             g_string_append_printf(reply, "FAIL Invalid number '%s'", words[1]);
             return;
         }
-        ns -= qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        ns -= qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - qtest_clock_base;
         qtest_clock_advance(ns > 0 ? ns : 0, reply);
     } else {
         g_string_append_printf(reply, "FAIL Unknown command '%s'", words[0]);

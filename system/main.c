@@ -23,21 +23,6 @@
 static VlState vl;
 static int daemon_pipe = -1;    /* write end: tells the waiting parent we are up */
 
-const SysemuConfig *sysemu_config(void)
-{
-    return &vl.cfg;
-}
-
-bool kvm_enabled(void)
-{
-    return vl.cfg.accel && !strcmp(vl.cfg.accel, "kvm");
-}
-
-bool qtest_enabled(void)
-{
-    return vl.cfg.accel && !strcmp(vl.cfg.accel, "qtest");
-}
-
 /* ---------------------------------------------------------------------------
  * Signals: SIGTERM/SIGINT/SIGHUP become a SHUTDOWN with reason host-signal.
  */
@@ -173,7 +158,7 @@ static void main_init_accel(void)
         accel = vl.cfg.accel = strcmp(vl.cfg.machine_type, "none") ? "kvm" : "qtest";
     }
     if (!strcmp(accel, "qtest")) {
-        qemu_clock_virtual_set_manual(true);
+        qtest_accel_init();
     } else if (!strcmp(accel, "kvm")) {
         if (!kvm_accel_init(&err)) {
             error_report("-accel kvm: %s", error_get_pretty(err));

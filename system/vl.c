@@ -460,8 +460,28 @@ void vl_parse_args(VlState *vl, int argc, char **argv)
     }
 }
 
+/* The configuration of this process: set once by vl_state_init. */
+static const SysemuConfig *current_config;
+
+const SysemuConfig *sysemu_config(void)
+{
+    return current_config;
+}
+
+bool kvm_enabled(void)
+{
+    return current_config && current_config->accel && !strcmp(current_config->accel, "kvm");
+}
+
+bool qtest_enabled(void)
+{
+    return current_config && current_config->accel &&
+           !strcmp(current_config->accel, "qtest");
+}
+
 void vl_state_init(VlState *vl)
 {
+    current_config = &vl->cfg;
     memset(vl, 0, sizeof(*vl));
     vl->autostart = true;
     vl->chardevs = g_ptr_array_new();

@@ -25,6 +25,9 @@
 #include "util/error.h"
 #include "qobject/qdict.h"
 
+/* -accel qtest: make the virtual clock manual, reported from 0. */
+void qtest_accel_init(void);
+
 /*
  * Start the qtest server on a chardev described by chr_opts (as from
  * qemu_chr_parse_compat for "-qtest unix:path=P", which connects as a client).
