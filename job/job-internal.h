@@ -4,7 +4,7 @@
  *
  * job-internal.h: what job/job.c, job/job-txn.c and job/job-query.c share; nobody
  * outside job/ may include it. job.c owns the status field: the other files change
- * a status only through job_state_transition(), which checks the table.
+ * a status only through job_set_status(), which checks the table.
  */
 #ifndef GODWIT_JOB_INTERNAL_H
 #define GODWIT_JOB_INTERNAL_H
@@ -15,7 +15,7 @@
 #define JOB_SLICE_NS (100 * SCALE_MS)
 
 /* job.c: move to s1 (asserted against the table); JOB_STATUS_CHANGE if it changed. */
-void job_state_transition(Job *job, JobStatus s1);
+void job_set_status(Job *job, JobStatus s1);
 
 /* job.c: unlist the job once it reached NULL. */
 void job_registry_remove(Job *job);

@@ -99,7 +99,7 @@ static void job_update_rc(Job *job)
         if (!job->err) {
             error_setg(&job->err, "%s", strerror(-job->ret));
         }
-        job_state_transition(job, JOB_STATUS_ABORTING);
+        job_set_status(job, JOB_STATUS_ABORTING);
     }
 }
 
@@ -109,14 +109,14 @@ void job_do_dismiss(Job *job)
     job->paused = false;
     job->deferred_to_main_loop = true;
     job_txn_del_job(job);
-    job_state_transition(job, JOB_STATUS_NULL);
+    job_set_status(job, JOB_STATUS_NULL);
     job_registry_remove(job);
     job_unref(job);                       /* the job list's reference */
 }
 
 static void job_conclude(Job *job)
 {
-    job_state_transition(job, JOB_STATUS_CONCLUDED);
+    job_set_status(job, JOB_STATUS_CONCLUDED);
     /* Nobody could have seen a never-started job's result: no reason to keep it. */
     if (job->auto_dismiss || !job->started) {
         job_do_dismiss(job);
@@ -229,7 +229,7 @@ void job_dismiss(Job **jobptr, Error **errp)
 
 static int job_transition_to_pending(Job *job)
 {
-    job_state_transition(job, JOB_STATUS_PENDING);
+    job_set_status(job, JOB_STATUS_PENDING);
     if (!job->auto_finalize) {
         job_event_pending(job);
     }
@@ -243,7 +243,7 @@ static int job_needs_finalize(Job *job)
 
 static void job_completed_txn_success(Job *job)
 {
-    job_state_transition(job, JOB_STATUS_WAITING);
+    job_set_status(job, JOB_STATUS_WAITING);
     for (GList *l = job->txn->jobs.head; l; l = l->next) {
         if (!job_is_completed(l->data)) {
             return;           /* the last member to finish moves them all on */

@@ -138,7 +138,7 @@ bool job_status_may_enter(JobStatus from, JobStatus to)
     return job_may_enter[from] & (1u << to);
 }
 
-void job_state_transition(Job *job, JobStatus s1)
+void job_set_status(Job *job, JobStatus s1)
 {
     JobStatus s0 = job->status;
 
@@ -267,7 +267,7 @@ void *job_create(const char *job_id, const JobDriver *driver, JobTxn *txn, int f
     ratelimit_init(&job->limit);
 
     g_queue_push_head(&job_list, job);
-    job_state_transition(job, JOB_STATUS_CREATED);
+    job_set_status(job, JOB_STATUS_CREATED);
     if (txn) {
         job_txn_add_job(txn, job);
     } else {
@@ -389,7 +389,7 @@ void job_start(Job *job)
     job->pause_count--;
     job->busy = true;
     job->paused = false;
-    job_state_transition(job, JOB_STATUS_RUNNING);
+    job_set_status(job, JOB_STATUS_RUNNING);
     aio_co_enter(job->aio_context, job->co);
 }
 
@@ -422,15 +422,14 @@ void coroutine_fn job_co_pause_point(Job *job)
     if (job_should_pause(job) && !job_is_cancelled(job)) {
         JobStatus prev = job->status;
 
-        job_state_transition(job, prev == JOB_STATUS_READY ? JOB_STATUS_STANDBY
-                                                           : JOB_STATUS_PAUSED);
+        job_set_status(job, prev == JOB_STATUS_READY ? JOB_STATUS_STANDBY : JOB_STATUS_PAUSED);
         job->paused = true;
         /* Spurious job_enter()s (finish_sync, soft cancels) must not end the pause. */
         while (job_should_pause(job) && !job_is_cancelled(job)) {
             job_co_do_yield(job, -1);
         }
         job->paused = false;
-        job_state_transition(job, prev);
+        job_set_status(job, prev);
     }
     if (job->driver->resume) {
         job->driver->resume(job);
@@ -492,7 +491,7 @@ void job_enter_if_sleeping(Job *job)
 
 void job_transition_to_ready(Job *job)
 {
-    job_state_transition(job, JOB_STATUS_READY);
+    job_set_status(job, JOB_STATUS_READY);
     job_event_ready(job);
 }
 

@@ -17,18 +17,18 @@
  *
  * Life of a job (status in capitals):
  *
- *   job_create ─► CREATED ─job_start─► RUNNING ◄──────► PAUSED    (pause/resume)
- *                                        │  └─job_transition_to_ready─► READY ◄─► STANDBY
- *                      run() returns 0   ▼                              │
- *                                     WAITING  (for the other jobs of its transaction)
- *                                        ▼
- *                                     PENDING  (waits for job_finalize if auto-finalize=off)
- *                                        ▼  prepare(), commit(), clean(), BLOCK_JOB_COMPLETED
- *     run() fails / cancelled ─► ABORTING ─► abort(), clean(), BLOCK_JOB_CANCELLED or _COMPLETED+error
- *                                        ▼
- *                                    CONCLUDED (kept with its error until job_dismiss if
- *                                        ▼      auto-dismiss=off)
- *                                      NULL    (gone from the job list)
+ *   job_create -> CREATED -job_start-> RUNNING <--pause/resume--> PAUSED
+ *                                        |   \--job_transition_to_ready--> READY <--> STANDBY
+ *                     run() returned 0   v                                    |
+ *                                     WAITING   for the other jobs of its transaction
+ *                                        v
+ *                                     PENDING   until job_finalize if auto-finalize=off
+ *                                        v      prepare(), commit(), clean(), BLOCK_JOB_COMPLETED
+ *   run() failed, or cancelled -> ABORTING     abort(), clean(), BLOCK_JOB_CANCELLED
+ *                                        v      (or BLOCK_JOB_COMPLETED with the error)
+ *                                    CONCLUDED  kept with its error until job_dismiss if
+ *                                        v      auto-dismiss=off
+ *                                      NULL     gone from the job list
  *
  * Cancelling: a cancel *request* (job_cancel_requested) reaches the job's driver,
  * whose cancel() hook decides whether it is a real ("force") cancel. Only a force
@@ -294,7 +294,7 @@ void *job_create(const char *job_id, const JobDriver *driver, JobTxn *txn, int f
 void job_start(Job *job);
 
 void job_ref(Job *job);
-/* Drop a reference; the last one frees the job (which must be NULL or never made). */
+/* Drop a reference; the last one frees the job, which must have reached NULL. */
 void job_unref(Job *job);
 
 /* The job with this id (not internal ones), or NULL. */
