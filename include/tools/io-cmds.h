@@ -21,7 +21,6 @@
 /* IoCmd.flags */
 enum {
     IO_CMD_NOFILE_OK = 0x1,     /* runs without an open image (blk may be NULL) */
-    IO_CMD_WRITE     = 0x2,     /* refused with "Block node is read-only" on read-only images */
 };
 
 /*
@@ -38,6 +37,7 @@ typedef struct IoCmd {
     int argmin;                 /* arguments after the name */
     int argmax;                 /* -1: unlimited */
     unsigned flags;             /* IO_CMD_* */
+    uint64_t perm;              /* BLK_PERM_* taken on the backend before running */
     const char *args;           /* synopsis of the arguments, for help and usage */
     const char *oneline;        /* one-line description */
     void (*help)(void);         /* extended help, or NULL */

@@ -80,18 +80,21 @@ static bool io_check_argc(const IoCmd *ct, int argc, char **argv)
     return false;
 }
 
-/* Commands that write need the write permission, which a read-only open lacks. */
-static bool io_check_write_perm(BlockBackend *blk)
+/*
+ * Take the permissions a command needs (write, resize) on first use, as
+ * qemu-io does; a read-only image refuses them with "Block node is read-only".
+ */
+static bool io_check_perm(BlockBackend *blk, uint64_t need)
 {
     Error *err = NULL;
     uint64_t perm, shared;
 
-    if (blk_is_read_only(blk)) {
+    if ((need & BLK_PERM_WRITE) && blk_is_read_only(blk)) {
         error_report("Block node is read-only");
         return false;
     }
     blk_get_perm(blk, &perm, &shared);
-    if (!(perm & BLK_PERM_WRITE) && blk_set_perm(blk, perm | BLK_PERM_WRITE, shared, &err) < 0) {
+    if ((need & ~perm) && blk_set_perm(blk, perm | need, shared, &err) < 0) {
         error_report_err(err);
         return false;
     }
@@ -128,7 +131,7 @@ int qemuio_command(BlockBackend *blk, const char *cmd)
     if (!io_check_argc(ct, argc, argv)) {
         return -EINVAL;
     }
-    if ((ct->flags & IO_CMD_WRITE) && !io_check_write_perm(blk)) {
+    if (ct->perm && blk && !io_check_perm(blk, ct->perm)) {
         return -EPERM;
     }
     io_getopt_reset();
@@ -210,10 +213,36 @@ void io_dump_buffer(const void *buf, int64_t off, int64_t len)
         printf(" ");
         for (int64_t j = 0; j < n; j++) {
             uint8_t c = p[i + j];
-            putchar(c >= 0x20 && c < 0x7f ? c : '.');
+            putchar(g_ascii_isalnum(c) ? c : '.');      /* qemu-io shows only these */
         }
         printf("\n");
     }
+}
+
+/*
+ * qemu-io's byte counts and rates: the largest binary unit reached, "%.3f", or
+ * "%f" for plain bytes (a rate of "929.858020 bytes/sec"); a zero fraction is
+ * dropped ("512 bytes", "4 KiB").
+ */
+void io_cvtstr(double value, char *buf, size_t size)
+{
+    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+    int i = -1;
+
+    while (i + 1 < (int)ARRAY_SIZE(units) && value >= (double)(INT64_C(1) << (10 * (i + 2)))) {
+        i++;
+    }
+    if (i < 0) {
+        snprintf(buf, size, "%f", value);
+    } else {
+        snprintf(buf, size, "%.3f", value / (double)(INT64_C(1) << (10 * (i + 1))));
+    }
+    char *dot = strchr(buf, '.');
+    if (dot && strspn(dot + 1, "0") == strlen(dot + 1)) {
+        *dot = '\0';
+    }
+    size_t len = strlen(buf);
+    snprintf(buf + len, size - len, " %s", i < 0 ? "bytes" : units[i]);
 }
 
 /* Elapsed time: "SS.ss sec" for the human line, "H:MM:SS.ss" for -C. */
@@ -244,8 +273,8 @@ void io_print_report(const char *op, int64_t elapsed_ns, int64_t offset, int64_t
         printf("%" PRId64 ",%d,%s,%.3f,%.3f\n", total, ops, ts, total / secs, ops / secs);
         return;
     }
-    cvtstr(count, s1, sizeof(s1));
-    cvtstr(total / secs, s2, sizeof(s2));
+    io_cvtstr(count, s1, sizeof(s1));
+    io_cvtstr(total / secs, s2, sizeof(s2));
     printf("%s %" PRId64 "/%" PRId64 " bytes at offset %" PRId64 "\n", op, total, count, offset);
     printf("%s, %d ops; %s (%s/sec and %.4f ops/sec)\n", s1, ops, ts, s2, ops / secs);
 }
@@ -296,7 +325,7 @@ static int length_f(BlockBackend *blk, int argc, char **argv)
         printf("getlength: %s\n", strerror(-size));
         return size;
     }
-    cvtstr(size, s, sizeof(s));
+    io_cvtstr(size, s, sizeof(s));
     printf("%s\n", s);
     return 0;
 }
@@ -315,9 +344,9 @@ static int info_f(BlockBackend *blk, int argc, char **argv)
     if (ret < 0 && ret != -ENOTSUP) {
         return ret;
     }
-    cvtstr(bdi.cluster_size, s, sizeof(s));
+    io_cvtstr(bdi.cluster_size, s, sizeof(s));
     printf("cluster size: %s\n", s);
-    cvtstr(0, s, sizeof(s));
+    io_cvtstr(0, s, sizeof(s));
     printf("vm state offset: %s\n", s);
     return 0;
 }
@@ -369,8 +398,8 @@ static int map_f(BlockBackend *blk, int argc, char **argv)
             error_report("Unexpected end of image");
             return -EIO;
         }
-        cvtstr(num, s1, sizeof(s1));
-        cvtstr(offset, s2, sizeof(s2));
+        io_cvtstr(num, s1, sizeof(s1));
+        io_cvtstr(offset, s2, sizeof(s2));
         printf("%s (0x%" PRIx64 ") bytes %s at offset %s (0x%" PRIx64 ")\n",
                s1, num, ret ? "    allocated" : "not allocated", s2, offset);
         offset += num;
@@ -396,7 +425,7 @@ static int alloc_f(BlockBackend *blk, int argc, char **argv)
             return count;
         }
     }
-    cvtstr(offset, s, sizeof(s));
+    io_cvtstr(offset, s, sizeof(s));
     remaining = count;
     while (remaining > 0) {
         int64_t num;
@@ -499,6 +528,13 @@ static int reopen_f(BlockBackend *blk, int argc, char **argv)
     if (optind != argc) {
         qemuio_command_usage(io_find_command("reopen"));
         goto fail;
+    }
+    if (ro == 1) {
+        /* Going read-only: give up our own write permission first, as qemu-io does. */
+        uint64_t perm, shared;
+        blk_drain(blk);
+        blk_get_perm(blk, &perm, &shared);
+        blk_set_perm(blk, perm & ~(BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED), shared, NULL);
     }
 #ifdef TOOLS_HAVE_QDICT
     if (ro != -1) {
@@ -613,28 +649,29 @@ static int sigraise_f(BlockBackend *blk, int argc, char **argv)
 }
 
 static const IoCmd io_ctl_cmds[] = {
-    { "help", "?", help_f, 0, 1, IO_CMD_NOFILE_OK, "[command]",
+    { "help", "?", help_f, 0, 1, IO_CMD_NOFILE_OK, 0, "[command]",
       "help for one or all commands" },
-    { "flush", "f", flush_f, 0, 0, 0, NULL, "flush all in-core file state to disk" },
-    { "length", "l", length_f, 0, 0, 0, NULL, "gets the length of the current file" },
-    { "info", "i", info_f, 0, 0, 0, NULL, "prints information about the current file" },
-    { "map", NULL, map_f, 0, 0, 0, "", "prints the allocated areas of a file" },
-    { "alloc", NULL, alloc_f, 1, 2, 0, "offset [count]",
+    { "flush", "f", flush_f, 0, 0, 0, 0, NULL, "flush all in-core file state to disk" },
+    { "length", "l", length_f, 0, 0, 0, 0, NULL, "gets the length of the current file" },
+    { "info", "i", info_f, 0, 0, 0, 0, NULL, "prints information about the current file" },
+    { "map", NULL, map_f, 0, 0, 0, 0, "", "prints the allocated areas of a file" },
+    { "alloc", NULL, alloc_f, 1, 2, 0, 0, "offset [count]",
       "checks if offset is allocated in the file" },
-    { "truncate", "t", truncate_f, 1, 3, IO_CMD_WRITE, "[-m prealloc_mode] off",
+    { "truncate", "t", truncate_f, 1, 3, 0, BLK_PERM_WRITE | BLK_PERM_RESIZE,
+      "[-m prealloc_mode] off",
       "truncates the current file at the given offset" },
-    { "reopen", NULL, reopen_f, 0, -1, 0, "[(-r|-w)] [-c cache] [-o options]",
+    { "reopen", NULL, reopen_f, 0, -1, 0, 0, "[(-r|-w)] [-c cache] [-o options]",
       "reopens an image with new options", io_help_reopen },
-    { "sleep", NULL, sleep_f, 1, 1, IO_CMD_NOFILE_OK, NULL,
+    { "sleep", NULL, sleep_f, 1, 1, IO_CMD_NOFILE_OK, 0, NULL,
       "waits for the given value in milliseconds" },
-    { "break", NULL, break_f, 2, 2, 0, "event tag",
+    { "break", NULL, break_f, 2, 2, 0, 0, "event tag",
       "sets a breakpoint on event and tags the stopped request as tag" },
-    { "remove_break", NULL, remove_break_f, 1, 1, 0, "tag", "remove a breakpoint by tag" },
-    { "resume", NULL, resume_f, 1, 1, 0, "tag", "resumes the request tagged as tag" },
-    { "wait_break", NULL, wait_break_f, 1, 1, 0, "tag", "waits for the suspension of a request" },
-    { "abort", NULL, abort_f, 0, 0, IO_CMD_NOFILE_OK, NULL,
+    { "remove_break", NULL, remove_break_f, 1, 1, 0, 0, "tag", "remove a breakpoint by tag" },
+    { "resume", NULL, resume_f, 1, 1, 0, 0, "tag", "resumes the request tagged as tag" },
+    { "wait_break", NULL, wait_break_f, 1, 1, 0, 0, "tag", "waits for the suspension of a request" },
+    { "abort", NULL, abort_f, 0, 0, IO_CMD_NOFILE_OK, 0, NULL,
       "simulate a program crash using abort(3)" },
-    { "sigraise", NULL, sigraise_f, 1, 1, IO_CMD_NOFILE_OK, "signal", "raises a signal",
+    { "sigraise", NULL, sigraise_f, 1, 1, IO_CMD_NOFILE_OK, 0, "signal", "raises a signal",
       io_help_sigraise },
     { NULL },
 };

@@ -18,6 +18,8 @@
 /* The I/O command table (io-rw.c), NULL-name terminated. */
 extern const IoCmd io_rw_cmds[];
 
+void io_cvtstr(double value, char *buf, size_t size);
+
 /* Reset getopt for a new command line (glibc: optind = 0 re-initialises). */
 void io_getopt_reset(void);
 

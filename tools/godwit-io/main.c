@@ -134,7 +134,7 @@ static bool io_open_opt(IoOpenArgs *o, int c, const char *arg)
 static int open_f(BlockBackend *blk, int argc, char **argv);
 
 static const IoCmd open_cmd = {
-    "open", "o", open_f, 1, -1, IO_CMD_NOFILE_OK,
+    "open", "o", open_f, 1, -1, IO_CMD_NOFILE_OK, 0,
     "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
     "open the file specified by path", io_help_open,
 };
@@ -191,10 +191,10 @@ static int quit_f(BlockBackend *blk, int argc, char **argv)
 }
 
 static const IoCmd close_cmd = {
-    "close", "c", close_f, 0, 0, 0, NULL, "close the current open file",
+    "close", "c", close_f, 0, 0, 0, 0, NULL, "close the current open file",
 };
 static const IoCmd quit_cmd = {
-    "quit", "q", quit_f, 0, 0, IO_CMD_NOFILE_OK, NULL, "exit the program",
+    "quit", "q", quit_f, 0, 0, IO_CMD_NOFILE_OK, 0, NULL, "exit the program",
 };
 
 /* Run the -c commands, or stdin's lines; returns whether any command failed. */
