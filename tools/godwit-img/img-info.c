@@ -29,10 +29,12 @@ static QDict *img_collect_info(BlockDriverState *bs)
     if (actual >= 0) {
         qdict_put_int(info, "actual-size", actual);
     }
-    if (bdrv_get_info(bs, &bdi) >= 0 && bdi.cluster_size) {
-        qdict_put_int(info, "cluster-size", bdi.cluster_size);
+    if (bdrv_get_info(bs, &bdi) >= 0) {
+        if (bdi.cluster_size) {
+            qdict_put_int(info, "cluster-size", bdi.cluster_size);
+        }
+        qdict_put_bool(info, "dirty-flag", bdi.is_dirty);
     }
-    qdict_put_bool(info, "dirty-flag", bdi.is_dirty);
     if (bs->drv && bs->drv->get_specific_info) {
         QDict *spec = bs->drv->get_specific_info(bs, NULL);
         if (spec) {
@@ -98,7 +100,7 @@ static void img_print_human(QDict *info)
     if (qdict_haskey(info, "cluster-size")) {
         printf("cluster_size: %" PRId64 "\n", qdict_get_int(info, "cluster-size"));
     }
-    if (qdict_get_bool(info, "dirty-flag")) {
+    if (qdict_get_try_bool(info, "dirty-flag", false)) {
         printf("cleanly shut down: no\n");
     }
     const char *bf = qdict_get_try_str(info, "backing-filename");
