@@ -33,8 +33,11 @@ typedef enum BlockDeviceIoStatus {
 BlockBackend *blk_new(uint64_t perm, uint64_t shared_perm);
 /*
  * Open a graph (bdrv_open) and a backend on it in one go: the tools' way.
- * Takes the permissions that flags imply (write if BDRV_O_RDWR, share read and
- * write-unchanged; resize too). NULL with errp set on failure.
+ * Takes the permissions that flags imply: consistent read always, write if
+ * BDRV_O_RDWR, resize if BDRV_O_RESIZE; shares everything unless BDRV_O_NO_SHARE
+ * (then only consistent read and write-unchanged; tools pass it unless -U, so a
+ * second user that writes conflicts) or the options say force-share=on.
+ * NULL with errp set on failure.
  */
 BlockBackend *blk_new_open(const char *filename, const char *reference, QDict *options,
                            int flags, Error **errp);

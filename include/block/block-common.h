@@ -20,11 +20,14 @@ typedef struct BdrvChild BdrvChild;
 typedef struct BdrvChildClass BdrvChildClass;
 typedef struct BlockBackend BlockBackend;
 typedef struct BdrvDirtyBitmap BdrvDirtyBitmap;
+typedef struct CreateOption CreateOption;   /* block-int.h */
 typedef struct QDict QDict;
 
 /* ---- open flags (bs->open_flags) ---- */
 enum {
+    BDRV_O_NO_SHARE      = 0x0001,  /* blk_new_open: share only read/write-unchanged (tools without -U) */
     BDRV_O_RDWR          = 0x0002,  /* opened read-write */
+    BDRV_O_RESIZE        = 0x0004,  /* blk_new_open: also take the resize permission */
     BDRV_O_SNAPSHOT      = 0x0008,  /* -drive snapshot=on: writes go to a temporary overlay */
     BDRV_O_NOCACHE       = 0x0020,  /* cache=none/directsync: O_DIRECT on the file */
     BDRV_O_NATIVE_AIO    = 0x0080,  /* aio=native (libaio) */
@@ -134,5 +137,26 @@ typedef struct BlockLimits {
     size_t opt_mem_alignment;
     int max_iov;                    /* iovecs per request (IOV_MAX) */
 } BlockLimits;
+
+/* qemu-img check */
+typedef enum BdrvCheckMode {
+    BDRV_FIX_LEAKS  = 1,
+    BDRV_FIX_ERRORS = 2,
+} BdrvCheckMode;
+
+typedef struct BdrvCheckResult {
+    int corruptions, leaks, check_errors;
+    int corruptions_fixed, leaks_fixed;
+    int64_t image_end_offset;
+    struct {
+        uint64_t total_clusters, allocated_clusters, fragmented_clusters, compressed_clusters;
+    } bfi;
+} BdrvCheckResult;
+
+typedef struct BlockDriverInfo {
+    int cluster_size;                /* 0: not a clustered format */
+    bool is_dirty;
+    bool unallocated_blocks_are_zero;
+} BlockDriverInfo;
 
 #endif /* GODWIT_BLOCK_COMMON_H */

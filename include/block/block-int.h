@@ -43,33 +43,13 @@ typedef enum CreateOptionType {
     CREATE_OPT_SIZE,
 } CreateOptionType;
 
-typedef struct CreateOption {
+struct CreateOption {
     const char *name;
     CreateOptionType type;
     const char *help;
     const char *def_value_str;       /* default, printed in the Formatting line when set */
-} CreateOption;
+};
 
-/* qemu-img check */
-typedef enum BdrvCheckMode {
-    BDRV_FIX_LEAKS  = 1,
-    BDRV_FIX_ERRORS = 2,
-} BdrvCheckMode;
-
-typedef struct BdrvCheckResult {
-    int corruptions, leaks, check_errors;
-    int corruptions_fixed, leaks_fixed;
-    int64_t image_end_offset;
-    struct {
-        uint64_t total_clusters, allocated_clusters, fragmented_clusters, compressed_clusters;
-    } bfi;
-} BdrvCheckResult;
-
-typedef struct BlockDriverInfo {
-    int cluster_size;                /* 0: not a clustered format */
-    bool is_dirty;
-    bool unallocated_blocks_are_zero;
-} BlockDriverInfo;
 
 /*
  * blkdebug events: the request path and format drivers announce points of
@@ -123,6 +103,15 @@ struct BlockDriver {
     void (*parse_filename)(const char *filename, QDict *options, Error **errp);
 
     /*
+     * Open: the core (block/open.c) has already taken the common options
+     * (node-name, driver, read-only, cache.*, discard, detect-zeroes, force-share...)
+     * out of options and, for formats (drivers without protocol_name and
+     * BDRV_F_PROTOCOL), has opened the "file" child: bdrv_open_child(NULL, options,
+     * "file", bs, role, false, errp) returns it (options["file"] names it).
+     * After open() returns, the core opens the "backing" child itself for drivers
+     * with BDRV_F_SUPPORTS_BACKING (from "backing" / "backing.*" options, else from
+     * bs->backing_file and bs->backing_format, which open() should fill from the
+     * image header), so drivers never open their backing file.
      * Open: read the driver's options from the flat QDict (values are strings or
      * JSON-typed scalars; use the bdrv_opt_* helpers), open children with
      * bdrv_open_child(), fill bs->total_size if cheap. Return 0 or -errno + errp.
@@ -130,7 +119,10 @@ struct BlockDriver {
     int (*open)(BlockDriverState *bs, QDict *options, int flags, Error **errp);
     void (*close)(BlockDriverState *bs);
 
-    /* Fill bs->bl; the core has already merged the file child's limits into bs->bl. */
+    /*
+     * Fill bs->bl; the core has already merged the file child's limits into bs->bl
+     * (and set request_alignment to 1 for protocols, or to the file's value).
+     */
     void (*refresh_limits)(BlockDriverState *bs, Error **errp);
 
     /* Change flags (read-only <-> read-write, cache mode) of an open node. */
@@ -154,7 +146,7 @@ struct BlockDriver {
     int64_t coroutine_fn (*co_get_allocated_file_size)(BlockDriverState *bs);
     /*
      * Status of [offset, offset+bytes): BDRV_BLOCK_* bits, *pnum = length of the
-     * extent that has that status (> 0, <= bytes), *map/*file where the data lives.
+     * extent that has that status (> 0, <= bytes), *map and *file say where the data lives.
      * want_zero=false: the caller only needs allocation, be cheap.
      */
     int coroutine_fn (*co_block_status)(BlockDriverState *bs, bool want_zero, int64_t offset,
@@ -169,11 +161,36 @@ struct BlockDriver {
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
     /* "Format specific information" for qemu-img info / query-block: a QDict or NULL. */
     QDict *(*get_specific_info)(BlockDriverState *bs, Error **errp);
+    /*
+     * Permission locking (file-posix: OFD locks on the image's permission bytes).
+     * Called by block/perm.c, in two phases, whenever the cumulative permissions
+     * of this node's parents change:
+     *   check_perm(bs, perm, shared): take whatever is needed so that both the old
+     *     and the new (perm, shared) are held, and fail (-errno + errp) if another
+     *     process conflicts ("Failed to get \"write\" lock" + hint
+     *     "Is another process using the image [%s]?"). Must not drop anything yet.
+     *   then exactly one of:
+     *   set_perm(bs, perm, shared): commit: drop what only the old state needed.
+     *   abort_perm_update(bs): roll back to what was held before check_perm.
+     * All three are optional; bs->force_share nodes should skip locking. The core
+     * keeps bs->locked_perm/locked_shared_perm untouched: they belong to the driver.
+     * On close the core calls nothing: the driver releases its locks in close().
+     */
+    int (*check_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp);
+    void (*set_perm)(BlockDriverState *bs, uint64_t perm, uint64_t shared);
+    void (*abort_perm_update)(BlockDriverState *bs);
+
     /* Permissions this node needs on / shares with each child (default: bdrv_default_perms). */
     void (*child_perm)(BlockDriverState *bs, BdrvChild *c, BdrvChildRole role,
                        uint64_t perm, uint64_t shared, uint64_t *nperm, uint64_t *nshared);
     /* Filename/options that would reopen this node (json:{} pseudo-filenames). */
     void (*refresh_filename)(BlockDriverState *bs);
+    /*
+     * Rewrite the backing file name (and format, may be NULL) recorded in the
+     * image header; for bdrv_change_backing_file(). NULL: -ENOTSUP.
+     */
+    int (*change_backing_file)(BlockDriverState *bs, const char *backing_file,
+                               const char *backing_fmt);
     int coroutine_fn (*co_invalidate_cache)(BlockDriverState *bs, Error **errp);
     int (*inactivate)(BlockDriverState *bs);
 
@@ -190,8 +207,15 @@ struct BdrvChildClass {
     bool parent_is_bds;             /* parent is a node (else a BlockBackend, job, export) */
     /* Name of the parent for error messages ("Node 'x'", "device 'y'"). */
     char *(*get_parent_desc)(BdrvChild *c);
+    /*
+     * Drain: the child node is being drained, so the parent must stop sending new
+     * requests (begin) until told it may again (end); begin/end calls nest.
+     * drained_poll: true while the parent still has requests in flight that the
+     * drain must wait for (a BlockBackend's own counter).
+     */
     void (*drained_begin)(BdrvChild *c);
     void (*drained_end)(BdrvChild *c);
+    bool (*drained_poll)(BdrvChild *c);
     /* The child's length changed (resize); e.g. BlockBackend updates its device. */
     void (*resize)(BdrvChild *c);
 };
@@ -204,6 +228,7 @@ struct BdrvChild {
     void *opaque;                   /* the parent (bs, BlockBackend, job...) */
     uint64_t perm;                  /* permissions the parent holds */
     uint64_t shared_perm;           /* permissions the parent lets others hold */
+    int parent_quiesce_counter;     /* drained_begin calls made on this edge (graph.c) */
 };
 
 struct BlockDriverState {
@@ -219,6 +244,7 @@ struct BlockDriverState {
     bool read_only;
     bool encrypted;
     bool force_share;               /* force-share=on: never take or block locks */
+    bool probed;                    /* the format was probed, not given (raw warns) */
     BlockdevDetectZeroesOptions detect_zeroes;
 
     /* ---- graph: main loop only ---- */
