@@ -75,10 +75,10 @@ void virtio_error(VirtIODevice *vdev, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s: guest driver error: %s\n", vdev->name, msg);
     if (vdev->broken) {
-        return;
+        return;                              /* one message per reset: the guest controls this */
     }
+    fprintf(stderr, "%s: guest driver error: %s\n", vdev->name, msg);
     vdev->broken = true;
     if (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) {
         vdev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
