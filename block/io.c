@@ -426,6 +426,8 @@ static int coroutine_fn aligned_pwritev(BdrvChild *child, int64_t offset, int64_
         }
     }
     bdrv_debug_event(bs, BLKDBG_PWRITEV);
+    /* before the write: an emulated FUA flush must see it as unflushed */
+    bs->write_gen++;
     if (flags & BDRV_REQ_ZERO_WRITE) {
         bdrv_debug_event(bs, BLKDBG_PWRITEV_ZERO);
         ret = do_pwrite_zeroes(bs, offset, bytes, flags);
@@ -439,7 +441,6 @@ static int coroutine_fn aligned_pwritev(BdrvChild *child, int64_t offset, int64_
         }
     }
     bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
-    bs->write_gen++;
     if (ret >= 0) {
         bdrv_set_dirty(bs, offset, bytes);
         if (total >= 0 && offset + bytes > total) {

@@ -389,9 +389,7 @@ static int open_driver(BlockDriverState *bs, const BlockDriver *drv, QDict *opti
 
 static void open_failed(BlockDriverState *bs)
 {
-    if (bs->drv && bs->drv->close && bs->opaque) {
-        /* the driver's open failed: it cleans up after itself; only children remain */
-    }
+    /* a driver whose open() failed has cleaned up after itself; children remain */
     while (bs->children) {
         bdrv_unref_child(bs, bs->children->data);
     }
@@ -550,15 +548,12 @@ static bool is_weak_option(const char *key)
         "node-name", "read-only", "auto-read-only", "cache.direct", "cache.no-flush",
         "discard", "detect-zeroes", "force-share", "aio", "locking", NULL,
     };
-    const char *last = key;
-
     for (int i = 0; weak[i]; i++) {
         size_t kl = strlen(key), wl = strlen(weak[i]);
         if (kl >= wl && !strcmp(key + kl - wl, weak[i]) && (kl == wl || key[kl - wl - 1] == '.')) {
             return true;
         }
     }
-    (void)last;
     return false;
 }
 

@@ -85,6 +85,7 @@ typedef struct BDRVBlkdebugState {
     uint64_t align;
     uint64_t max_transfer;
     char *config_file;
+    bool option_rules;              /* rules came from options, not only the file */
     GList *rules[BLKDBG__MAX];      /* BlkdebugRule *, newest first */
     GList *active_rules;            /* inject-error rules armed by the last event */
     GList *suspended;               /* BlkdebugSuspended * */
@@ -341,6 +342,7 @@ static bool blkdebug_options_rules(BDRVBlkdebugState *s, QDict *options, const c
         if (!blkdebug_add_rule(s, rule, explicit_iotype, errp)) {
             return false;
         }
+        s->option_rules = true;
     }
 }
 
@@ -703,6 +705,26 @@ static bool blkdebug_debug_is_suspended(BlockDriverState *bs, const char *tag)
     return false;
 }
 
+/*
+ * "blkdebug:CONFIG:IMAGE" describes the node when everything else is default
+ * and the image has a plain filename; otherwise the core builds json:{...}.
+ */
+static void blkdebug_refresh_filename(BlockDriverState *bs)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    const char *image = bs->file ? bs->file->bs->exact_filename : "";
+
+    bs->exact_filename[0] = '\0';
+    if (!*image || s->option_rules || s->align || s->max_transfer) {
+        return;
+    }
+    int n = snprintf(bs->exact_filename, sizeof(bs->exact_filename), "blkdebug:%s:%s",
+                     s->config_file ? s->config_file : "", image);
+    if (n >= (int)sizeof(bs->exact_filename)) {
+        bs->exact_filename[0] = '\0';   /* truncated: useless */
+    }
+}
+
 static const char *const blkdebug_open_options[] = {
     "filename", "config", "x-image", "align", "max-transfer", NULL
 };
@@ -725,6 +747,7 @@ const BlockDriver bdrv_blkdebug = {
     .co_block_status         = blkdebug_co_block_status,
     .co_getlength            = blkdebug_co_getlength,
     .co_truncate             = blkdebug_co_truncate,
+    .refresh_filename        = blkdebug_refresh_filename,
     .debug_event             = blkdebug_debug_event,
     .debug_breakpoint        = blkdebug_debug_breakpoint,
     .debug_remove_breakpoint = blkdebug_debug_remove_breakpoint,

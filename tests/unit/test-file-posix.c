@@ -5,8 +5,8 @@
  * test-file-posix: the "file" protocol driver and its I/O back ends.
  *
  * Nodes are built by hand (a BlockDriverState with drv = &bdrv_file) and the
- * driver's callbacks called directly, so these tests need only the driver and
- * util/, not the graph core. Every back end this build has is exercised with
+ * driver's callbacks called directly, so the driver is tested alone, without
+ * the request layer. Every back end this build has is exercised with
  * O_DIRECT-aligned requests issued by several coroutines at once (so libaio and
  * io_uring batch them). Locking is checked between two opens in this process
  * and against Debian's qemu-io when it is installed.
@@ -17,44 +17,13 @@
 #include "util/cutils.h"
 #include "qobject/qdict.h"
 #include "block/drivers/file-posix.h"
+#include "block/block-backend.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 extern const BlockDriver bdrv_file;
-
-/*
- * The option helpers live in the graph core (block/options.c); these weak
- * copies let this test link without it. A real definition, when linked, wins.
- */
-__attribute__((weak)) char *bdrv_opt_take_str(QDict *options, const char *key)
-{
-    const char *v = qdict_get_try_str(options, key);
-    char *ret = g_strdup(v);
-    qdict_del(options, key);
-    return ret;
-}
-
-__attribute__((weak)) bool bdrv_opt_take_size(QDict *options, const char *key, uint64_t def,
-                                              uint64_t *out, Error **errp)
-{
-    g_autofree char *v = bdrv_opt_take_str(options, key);
-    *out = def;
-    if (v && qemu_strtosz(v, NULL, out) < 0) {
-        error_setg(errp, "Parameter '%s' expects a size", key);
-        return false;
-    }
-    return true;
-}
-
-__attribute__((weak)) bool bdrv_opt_take_bool(QDict *options, const char *key, bool def,
-                                              bool *out, Error **errp)
-{
-    g_autofree char *v = bdrv_opt_take_str(options, key);
-    *out = v ? !strcmp(v, "on") : def;
-    return true;
-}
 
 static char *test_dir;
 
@@ -574,6 +543,56 @@ static void test_lock_qemu_io(void)
     unlink(path);
 }
 
+/* The whole stack: raw on file through bdrv_open and a BlockBackend. */
+static void test_stack(gconstpointer opaque)
+{
+    const char *aio = opaque;
+    g_autofree char *path = make_file("stack.img", 1 * MiB);
+    g_autofree char *qemu_io = g_find_program_in_path("qemu-io");
+    g_autofree uint8_t *buf = g_malloc(64 * KiB);
+    Error *err = NULL;
+    int64_t pnum, map;
+    BlockDriverState *file;
+
+    QDict *opts = qdict_new();
+    qdict_put_str(opts, "driver", "raw");
+    qdict_put_str(opts, "file.driver", "file");
+    qdict_put_str(opts, "file.filename", path);
+    qdict_put_str(opts, "file.aio", aio);
+    BlockBackend *blk = blk_new_open(NULL, NULL, opts,
+                                     BDRV_O_RDWR | BDRV_O_NOCACHE | BDRV_O_NO_SHARE, &err);
+    if (!blk) {
+        g_test_skip(error_get_pretty(err));
+        error_free(err);
+        return;
+    }
+    memset(buf, 0x17, 64 * KiB);
+    g_assert_cmpint(blk_pwrite(blk, 4096, 64 * KiB, buf, 0), >=, 0);
+    g_assert_cmpint(blk_pwrite(blk, 100, 13, buf, 0), >=, 0);         /* RMW under O_DIRECT */
+    memset(buf, 0, 64 * KiB);
+    g_assert_cmpint(blk_pread(blk, 4096, 64 * KiB, buf, 0), >=, 0);
+    g_assert_cmpint(buf[0], ==, 0x17);
+    g_assert_cmpint(buf[64 * KiB - 1], ==, 0x17);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+
+    int ret = bdrv_block_status(blk_bs(blk), 0, 1 * MiB, &pnum, &map, &file);
+    g_assert_cmpint(ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO), ==, BDRV_BLOCK_DATA);
+    g_assert_cmpint(pnum, ==, 68 * KiB);
+    ret = bdrv_block_status(blk_bs(blk), 68 * KiB, 1 * MiB - 68 * KiB, &pnum, &map, &file);
+    g_assert_cmpint(ret & BDRV_BLOCK_ZERO, ==, BDRV_BLOCK_ZERO);
+
+    if (qemu_io) {
+        g_autofree char *out = NULL, *errout = NULL;
+        int status;
+        const char *argv[] = { qemu_io, "-f", "raw", "-c", "write 0 512", path, NULL };
+        g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL, &out, &errout,
+                                   &status, NULL));
+        g_assert_nonnull(strstr(errout, "Failed to get \"write\" lock"));
+    }
+    blk_unref(blk);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -602,6 +621,13 @@ int main(int argc, char **argv)
     g_test_add_func("/file-posix/create", test_create);
     g_test_add_func("/file-posix/lock/two-opens", test_lock_two_opens);
     g_test_add_func("/file-posix/lock/qemu-io", test_lock_qemu_io);
+    g_test_add_data_func("/file-posix/stack/threads", "threads", test_stack);
+#ifdef CONFIG_LINUX_AIO
+    g_test_add_data_func("/file-posix/stack/native", "native", test_stack);
+#endif
+#ifdef CONFIG_IO_URING
+    g_test_add_data_func("/file-posix/stack/io_uring", "io_uring", test_stack);
+#endif
 
     int ret = g_test_run();
     rmdir(test_dir);
