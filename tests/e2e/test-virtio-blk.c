@@ -271,7 +271,7 @@ static void test_wrong_seed_fails(void)
     vrun_cleanup(&r);
     g_assert_cmpint(check_pattern(img, 0, 4, 6), ==, 0);    /* the host checker bites too */
 
-    vrun_start(&r, img, "raw", "blk-verify mib=4 seed=6", BLOCKDEV_ON_ERROR_REPORT);
+    vrun_start(&r, img, "raw", "blk-verify mib=4 seed=6 qd=1", BLOCKDEV_ON_ERROR_REPORT);
     g_assert_cmpint(vrun_finish(&r), ==, 1);
     assert_console_has(&r, "blk-verify: FAIL sector 0 word 0: expected 0x6 found 0x5");
     g_autofree char *out = vrun_output(&r);
