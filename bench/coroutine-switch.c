@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < RUNS; i++) {
         t[i] = run_switch(n);
     }
-    printf("coroutine switch: %.1f ns (median of %d runs of %ldM round trips)\n",
-           median(t, RUNS), RUNS, n / 1000000);
+    printf("coroutine switch: %.1f ns (median of %d runs of %.1fM round trips)\n",
+           median(t, RUNS), RUNS, n / 1e6);
 
     run_create(n / 10);
     for (int i = 0; i < RUNS; i++) {

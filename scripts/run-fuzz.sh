@@ -9,7 +9,7 @@ CC=clang ./configure --builddir=build-fuzz --enable-fuzzing --enable-sanitizers 
 ninja -C build-fuzz
 status=0
 for exe in build-fuzz/fuzz/fuzz-*; do
-    [ -x "$exe" ] || continue
+    [ -f "$exe" ] && [ -x "$exe" ] || continue
     name=$(basename "$exe"); target=${name#fuzz-}
     work=$(mktemp -d)
     cp -r "fuzz/corpus/$target/." "$work/" 2>/dev/null || true

@@ -28,9 +28,8 @@
  *
  * Errors, in QEMU's words: "Invalid parameter 'x'", "Expected '=' after parameter
  * 'x'", "Parameter 'x' is too long" (or "Parameter fragment ..."), "Parameters
- * 'x.*' used inconsistently" (a key is both a value and a prefix), "Parameters
- * 'x.*' used inconsistently" for a mix of indices and names, "Parameter 'x.N'
- * missing" (a gap in a list).
+ * 'x.*' used inconsistently" (a key is both a value and a prefix, or a level mixes
+ * indices and names), "Parameter 'x.N' missing" (a gap in a list).
  *
  * Returns a new QDict, or NULL with *errp set.
  */

@@ -108,6 +108,7 @@ static void test_keyval_help(void)
 
     g_autoptr(QDict) d3 = keyval_parse("driver=raw", NULL, &help, &error_abort);
     g_assert_false(help);
+    g_assert_cmpuint(qdict_size(d3), ==, 1);
 
     g_assert_null(keyval_parse("help", NULL, NULL, &err));
     g_assert_cmpstr(error_get_pretty(err), ==, "Help is not available for this option");
