@@ -2,6 +2,164 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  * Copyright (c) 2026 The Godwit authors
  *
- * Placeholder: being written (see the block layer issue).
+ * create.c: creating images (qemu-img create, blockdev-create's legacy path) and
+ * the "-o key=value" create options of a driver.
  */
 #include "util/osdep.h"
+#include "util/aio.h"
+#include "qobject/qdict.h"
+#include "block/block-core.h"
+
+typedef struct CreateCo {
+    const BlockDriver *drv;
+    const char *filename;
+    QDict *opts;
+    Error *err;
+    int ret;
+    bool done;
+} CreateCo;
+
+static void coroutine_fn create_co_entry(void *opaque)
+{
+    CreateCo *c = opaque;
+
+    c->ret = c->drv->co_create_opts((BlockDriver *)c->drv, c->filename, c->opts, &c->err);
+    c->done = true;
+    aio_notify(qemu_get_aio_context());
+}
+
+int bdrv_create(const BlockDriver *drv, const char *filename, QDict *opts, Error **errp)
+{
+    g_autoptr(QDict) empty = NULL;
+    CreateCo c = { .drv = drv, .filename = filename, .opts = opts };
+
+    if (!drv->co_create_opts) {
+        error_setg(errp, "Driver '%s' does not support image creation", drv->format_name);
+        return -ENOTSUP;
+    }
+    if (!c.opts) {
+        c.opts = empty = qdict_new();
+    }
+    if (qemu_in_coroutine()) {
+        create_co_entry(&c);
+    } else {
+        qemu_coroutine_enter(qemu_coroutine_create(create_co_entry, &c));
+        AIO_WAIT_WHILE(qemu_get_aio_context(), !c.done);
+    }
+    if (c.ret < 0) {
+        if (c.err) {
+            error_propagate(errp, c.err);
+        } else {
+            error_setg_errno(errp, -c.ret, "Could not create '%s'", filename);
+        }
+    }
+    return c.ret;
+}
+
+int bdrv_create_file(const char *filename, QDict *opts, Error **errp)
+{
+    const BlockDriver *drv = bdrv_find_protocol(filename, true, errp);
+
+    return drv ? bdrv_create(drv, filename, opts, errp) : -ENOENT;
+}
+
+static const char *create_opt_type_name(CreateOptionType t)
+{
+    switch (t) {
+    case CREATE_OPT_BOOL:   return "bool";
+    case CREATE_OPT_NUMBER: return "num";
+    case CREATE_OPT_SIZE:   return "size";
+    case CREATE_OPT_STRING:
+    default:                return "str";
+    }
+}
+
+static gint cmp_str(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *bdrv_create_opts_help(const CreateOption *opts)
+{
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+    GString *out = g_string_new("Supported options:\n");
+
+    for (const CreateOption *o = opts; o && o->name; o++) {
+        GString *l = g_string_new(NULL);
+        g_string_append_printf(l, "%s=<%s>", o->name, create_opt_type_name(o->type));
+        if (o->help) {
+            while (l->len < 24) {
+                g_string_append_c(l, ' ');
+            }
+            g_string_append_printf(l, " - %s", o->help);
+        }
+        g_ptr_array_add(lines, g_string_free(l, false));
+    }
+    g_ptr_array_sort(lines, cmp_str);
+    for (guint i = 0; i < lines->len; i++) {
+        g_string_append_printf(out, "  %s\n", (char *)g_ptr_array_index(lines, i));
+    }
+    g_ptr_array_free(lines, true);
+    return g_string_free(out, false);
+}
+
+static const CreateOption *find_create_opt(const CreateOption *opts, const char *name)
+{
+    for (const CreateOption *o = opts; o && o->name; o++) {
+        if (!strcmp(o->name, name)) {
+            return o;
+        }
+    }
+    return NULL;
+}
+
+bool bdrv_create_opts_parse(const CreateOption *opts, const char *str, QDict *out,
+                            Error **errp)
+{
+    g_auto(GStrv) parts = NULL;
+    GString *cur = g_string_new(NULL);
+    GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
+    bool ok = true;
+
+    /* ",," is a literal comma, as in QEMU's option strings */
+    for (const char *p = str; ; p++) {
+        if (*p == ',' && p[1] == ',') {
+            g_string_append_c(cur, ',');
+            p++;
+        } else if (*p == ',' || !*p) {
+            g_ptr_array_add(items, g_strdup(cur->str));
+            g_string_truncate(cur, 0);
+            if (!*p) {
+                break;
+            }
+        } else {
+            g_string_append_c(cur, *p);
+        }
+    }
+    g_string_free(cur, true);
+    for (guint i = 0; i < items->len && ok; i++) {
+        char *item = g_ptr_array_index(items, i);
+        char *eq = strchr(item, '=');
+        const CreateOption *o;
+        if (!*item) {
+            continue;
+        }
+        if (eq) {
+            *eq = '\0';
+        }
+        o = find_create_opt(opts, item);
+        if (!o) {
+            error_setg(errp, "Invalid parameter '%s'", item);
+            ok = false;
+            break;
+        }
+        if (!eq && o->type != CREATE_OPT_BOOL) {
+            error_setg(errp, "Parameter '%s' is missing a value", item);  /* no QEMU text */
+            ok = false;
+            break;
+        }
+        qdict_put_str(out, item, eq ? eq + 1 : "on");
+    }
+    g_ptr_array_free(items, true);
+    return ok;
+}

@@ -2,6 +2,985 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  * Copyright (c) 2026 The Godwit authors
  *
- * Placeholder: being written (see the block layer issue).
+ * io.c: the request layer between a node's users and its driver.
+ *
+ *   bdrv_co_preadv/pwritev(child, ...)       entry: checks, drain wait, in_flight,
+ *     pad to bl.request_alignment            head/tail bounce buffers around the
+ *                                            caller's qiov (no copy of the middle);
+ *                                            writes read the padding first (RMW)
+ *     tracked request                        overlapping requests wait for earlier
+ *                                            serialising ones (and RMW/COR requests
+ *                                            are serialising over their whole span)
+ *     aligned_preadv / aligned_pwritev       copy-on-read, EOF zero-fill, zero
+ *                                            detection, before-write notifiers,
+ *                                            split at max_transfer, FUA emulation,
+ *                                            dirty bitmaps, write_gen
+ *     driver_preadv / driver_pwritev         drv->co_preadv/co_pwritev
+ *
+ * All of it runs in coroutines of the main loop.
  */
 #include "util/osdep.h"
+#include "util/aio.h"
+#include "block/block-core.h"
+#include "block/dirty-bitmap.h"
+
+#define MAX_BOUNCE_BUFFER   (1 * MiB)   /* zero-write fallback, copy-on-read pieces */
+
+typedef enum TrackedType {
+    TRACKED_READ,
+    TRACKED_WRITE,
+    TRACKED_DISCARD,
+    TRACKED_TRUNCATE,
+} TrackedType;
+
+typedef struct BdrvTrackedRequest {
+    BlockDriverState *bs;
+    int64_t offset;
+    int64_t bytes;
+    TrackedType type;
+    bool serialising;
+    uint64_t seq;               /* arrival order: a request only waits for older ones */
+    CoQueue wait_queue;         /* requests waiting for this one to end */
+} BdrvTrackedRequest;
+
+static uint64_t tracked_seq;
+
+/* ---- buffers ---- */
+
+static size_t bdrv_mem_align(BlockDriverState *bs)
+{
+    size_t a = bs ? MAX(bs->bl.opt_mem_alignment, bs->bl.min_mem_alignment) : 0;
+
+    return MAX(a, (size_t)512);
+}
+
+void *bdrv_blockalign(BlockDriverState *bs, size_t size)
+{
+    void *p = NULL;
+
+    if (posix_memalign(&p, bdrv_mem_align(bs), MAX(size, (size_t)1))) {
+        abort();
+    }
+    return p;
+}
+
+void *bdrv_blockalign0(BlockDriverState *bs, size_t size)
+{
+    return memset(bdrv_blockalign(bs, size), 0, size);
+}
+
+void bdrv_blockfree(void *ptr)
+{
+    free(ptr);
+}
+
+/* ---- in-flight accounting and drain ---- */
+
+void bdrv_inc_in_flight(BlockDriverState *bs)
+{
+    bs->in_flight++;
+}
+
+void bdrv_dec_in_flight(BlockDriverState *bs)
+{
+    assert(bs->in_flight > 0);
+    bs->in_flight--;
+    /* a drain may be polling for this */
+    aio_notify(qemu_get_aio_context());
+}
+
+/*
+ * Users that are not nodes (jobs, exports) queue while the node is drained; node
+ * parents' requests in flight must go on, or the drain would wait for itself.
+ * BlockBackends queue in block-backend.c before they count a request.
+ */
+static void coroutine_fn bdrv_wait_while_drained(BdrvChild *child)
+{
+    while (child->bs->quiesce_counter > 0 && !child->klass->parent_is_bds) {
+        qemu_co_queue_wait(&child->bs->drain_queue, NULL);
+    }
+}
+
+/* ---- tracked requests ---- */
+
+static void tracked_begin(BdrvTrackedRequest *req, BlockDriverState *bs, int64_t offset,
+                          int64_t bytes, TrackedType type, bool serialising)
+{
+    *req = (BdrvTrackedRequest) {
+        .bs = bs, .offset = offset, .bytes = bytes, .type = type,
+        .serialising = serialising, .seq = tracked_seq++,
+    };
+    qemu_co_queue_init(&req->wait_queue);
+    bs->tracked_requests = g_slist_prepend(bs->tracked_requests, req);
+    if (serialising) {
+        bs->serialising_in_flight++;
+    }
+}
+
+static void tracked_end(BdrvTrackedRequest *req)
+{
+    BlockDriverState *bs = req->bs;
+
+    if (req->serialising) {
+        bs->serialising_in_flight--;
+    }
+    bs->tracked_requests = g_slist_remove(bs->tracked_requests, req);
+    qemu_co_queue_restart_all(&req->wait_queue);
+}
+
+static bool tracked_overlaps(BdrvTrackedRequest *a, BdrvTrackedRequest *b)
+{
+    return a->offset < b->offset + b->bytes && b->offset < a->offset + a->bytes;
+}
+
+/*
+ * Wait for every older overlapping request that conflicts with req: a serialising
+ * request waits for all of them, others only for serialising ones. Waiting only
+ * for older requests rules out deadlock cycles.
+ */
+static void coroutine_fn tracked_wait(BdrvTrackedRequest *req)
+{
+    BlockDriverState *bs = req->bs;
+    bool retry;
+
+    if (!bs->serialising_in_flight) {
+        return;
+    }
+    do {
+        retry = false;
+        for (GSList *l = bs->tracked_requests; l; l = l->next) {
+            BdrvTrackedRequest *o = l->data;
+            if (o == req || o->seq > req->seq || (!req->serialising && !o->serialising)) {
+                continue;
+            }
+            if (tracked_overlaps(req, o)) {
+                qemu_co_queue_wait(&o->wait_queue, NULL);
+                retry = true;
+                break;
+            }
+        }
+    } while (retry);
+}
+
+/* ---- checks ---- */
+
+static int bdrv_check_request(int64_t offset, int64_t bytes, QEMUIOVector *qiov,
+                              size_t qiov_offset)
+{
+    if (offset < 0 || bytes < 0 || bytes > INT64_MAX - offset) {
+        return -EINVAL;
+    }
+    if (qiov && (qiov_offset > qiov->size || bytes > qiov->size - qiov_offset)) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- the driver boundary ---- */
+
+/* Give the driver a vector it can take: at most bl.max_iov elements. */
+static int coroutine_fn driver_rw(BlockDriverState *bs, bool is_write, int64_t offset,
+                                  int64_t bytes, QEMUIOVector *qiov, size_t qiov_offset,
+                                  BdrvRequestFlags flags)
+{
+    const BlockDriver *drv = bs->drv;
+    QEMUIOVector slice, bounce_qiov;
+    void *bounce = NULL;
+    int ret;
+
+    if (!(is_write ? drv->co_pwritev : drv->co_preadv)) {
+        return -ENOTSUP;
+    }
+    qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
+    if (bs->bl.max_iov > 0 && slice.niov > bs->bl.max_iov) {
+        bounce = bdrv_blockalign(bs, bytes);
+        if (is_write) {
+            qemu_iovec_to_buf(&slice, 0, bounce, bytes);
+        }
+        qemu_iovec_init_buf(&bounce_qiov, bounce, bytes);
+        qiov = &bounce_qiov;
+        qiov_offset = 0;
+    }
+    ret = is_write ? drv->co_pwritev(bs, offset, bytes, qiov, qiov_offset, flags)
+                   : drv->co_preadv(bs, offset, bytes, qiov, qiov_offset, flags);
+    if (bounce) {
+        if (!is_write && ret >= 0) {
+            qemu_iovec_from_buf(&slice, 0, bounce, bytes);
+        }
+        bdrv_blockfree(bounce);
+    }
+    qemu_iovec_destroy(&slice);
+    return ret;
+}
+
+static int coroutine_fn driver_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                      QEMUIOVector *qiov, size_t qiov_offset)
+{
+    return driver_rw(bs, false, offset, bytes, qiov, qiov_offset, 0);
+}
+
+/* Write with FUA emulated by a flush when the driver cannot do it natively. */
+static int coroutine_fn driver_pwritev(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                       QEMUIOVector *qiov, size_t qiov_offset,
+                                       BdrvRequestFlags flags)
+{
+    bool emulate_fua = (flags & BDRV_REQ_FUA) && !(bs->supported_write_flags & BDRV_REQ_FUA);
+    int ret;
+
+    ret = driver_rw(bs, true, offset, bytes, qiov, qiov_offset,
+                    flags & bs->supported_write_flags);
+    if (ret >= 0 && emulate_fua) {
+        ret = bdrv_co_flush(bs);
+    }
+    return ret;
+}
+
+static int64_t bdrv_max_transfer(BlockDriverState *bs)
+{
+    int64_t max = bs->bl.max_transfer > 0 ? bs->bl.max_transfer : INT32_MAX;
+    int64_t align = bs->bl.request_alignment;
+
+    return MAX(QEMU_ALIGN_DOWN(max, align), align);
+}
+
+/* ---- zeroes ---- */
+
+static int coroutine_fn do_pwrite_zeroes(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                         BdrvRequestFlags flags)
+{
+    const BlockDriver *drv = bs->drv;
+    int64_t align = MAX(bs->bl.pwrite_zeroes_alignment, (int64_t)bs->bl.request_alignment);
+    int64_t max = bs->bl.max_pwrite_zeroes > 0 ? bs->bl.max_pwrite_zeroes : INT32_MAX;
+    void *buf = NULL;
+    int ret = 0;
+
+    max = MAX(QEMU_ALIGN_DOWN(max, align), align);
+    while (bytes > 0 && ret >= 0) {
+        int64_t num = MIN(bytes, max);
+        bool emulate_fua = (flags & BDRV_REQ_FUA) && !(bs->supported_zero_flags & BDRV_REQ_FUA);
+
+        ret = -ENOTSUP;
+        if (drv->co_pwrite_zeroes) {
+            BdrvRequestFlags zflags = flags & (BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK
+                                               | (bs->supported_zero_flags & BDRV_REQ_FUA));
+            ret = drv->co_pwrite_zeroes(bs, offset, num, zflags);
+            if (ret >= 0 && emulate_fua) {
+                ret = bdrv_co_flush(bs);
+            }
+        }
+        if (ret == -ENOTSUP && !(flags & BDRV_REQ_NO_FALLBACK)) {
+            /* write real zeroes, a bounded buffer at a time */
+            int64_t chunk = MIN(num, MIN(bdrv_max_transfer(bs), MAX_BOUNCE_BUFFER));
+            if (!buf) {
+                buf = bdrv_blockalign0(bs, chunk);
+            }
+            ret = 0;
+            for (int64_t done = 0; done < num && ret >= 0; done += chunk) {
+                QEMUIOVector qiov;
+                int64_t n = MIN(chunk, num - done);
+                qemu_iovec_init_buf(&qiov, buf, n);
+                ret = driver_pwritev(bs, offset + done, n, &qiov, 0, flags & BDRV_REQ_FUA);
+            }
+        }
+        offset += num;
+        bytes -= num;
+    }
+    bdrv_blockfree(buf);
+    return ret < 0 ? ret : 0;
+}
+
+/* ---- aligned read ---- */
+
+static int coroutine_fn aligned_preadv(BdrvChild *child, int64_t offset, int64_t bytes,
+                                       QEMUIOVector *qiov, size_t qiov_offset,
+                                       BdrvRequestFlags flags);
+
+static int64_t cor_cluster_size(BlockDriverState *bs)
+{
+    BlockDriverInfo bdi;
+
+    if (bdrv_get_info(bs, &bdi) == 0 && bdi.cluster_size > 0) {
+        return MAX(bdi.cluster_size, (int)bs->bl.request_alignment);
+    }
+    return bs->bl.request_alignment;
+}
+
+/*
+ * Copy-on-read: what bs does not allocate itself (it comes from the backing chain)
+ * is read, written into bs unchanged, then handed to the caller (unless PREFETCH).
+ */
+static int coroutine_fn copy_on_readv(BlockDriverState *bs, int64_t offset, int64_t bytes,
+                                      QEMUIOVector *qiov, size_t qiov_offset,
+                                      BdrvRequestFlags flags)
+{
+    int64_t cluster = cor_cluster_size(bs);
+    int64_t total = bdrv_co_getlength(bs);
+    int64_t pos, end, skip, progress = 0;
+    int ret = 0;
+
+    if (total < 0) {
+        return total;
+    }
+    pos = QEMU_ALIGN_DOWN(offset, cluster);
+    end = MIN(QEMU_ALIGN_UP(offset + bytes, cluster),
+              QEMU_ALIGN_UP(total, bs->bl.request_alignment));
+    skip = offset - pos;
+    while (pos < end && ret >= 0) {
+        int64_t pnum;
+        int alloc = bdrv_co_is_allocated(bs, pos, end - pos, &pnum);
+
+        if (alloc < 0 || pnum <= 0) {
+            /* treat as unallocated: the read will report a real error if any */
+            alloc = 0;
+            pnum = end - pos;
+        }
+        pnum = MIN(pnum, end - pos);
+        int64_t want = MIN(pnum - skip, bytes - progress);
+        if (alloc) {
+            if (!(flags & BDRV_REQ_PREFETCH) && want > 0) {
+                ret = driver_preadv(bs, pos + skip, want, qiov, qiov_offset + progress);
+            }
+        } else {
+            QEMUIOVector bq;
+            pnum = MIN(pnum, MAX_BOUNCE_BUFFER);
+            want = MIN(pnum - skip, bytes - progress);
+            uint8_t *buf = bdrv_blockalign(bs, pnum);
+            qemu_iovec_init_buf(&bq, buf, pnum);
+            ret = driver_preadv(bs, pos, pnum, &bq, 0);
+            if (ret >= 0) {
+                bdrv_debug_event(bs, BLKDBG_COW_WRITE);
+                ret = driver_pwritev(bs, pos, pnum, &bq, 0, BDRV_REQ_WRITE_UNCHANGED);
+            }
+            if (ret >= 0 && !(flags & BDRV_REQ_PREFETCH) && want > 0) {
+                qemu_iovec_from_buf(qiov, qiov_offset + progress, buf + skip, want);
+            }
+            bdrv_blockfree(buf);
+        }
+        if (want > 0) {
+            progress += want;
+        }
+        pos += pnum;
+        skip = 0;
+    }
+    return ret < 0 ? ret : 0;
+}
+
+static int coroutine_fn aligned_preadv(BdrvChild *child, int64_t offset, int64_t bytes,
+                                       QEMUIOVector *qiov, size_t qiov_offset,
+                                       BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    int64_t total, max_bytes, max_transfer = bdrv_max_transfer(bs);
+    int ret = 0;
+
+    if ((flags & BDRV_REQ_COPY_ON_READ) && bs->backing) {
+        return copy_on_readv(bs, offset, bytes, qiov, qiov_offset, flags);
+    }
+    if (flags & BDRV_REQ_PREFETCH) {
+        return 0;
+    }
+    total = bdrv_co_getlength(bs);
+    if (total < 0) {
+        return total;
+    }
+    /* past the end reads as zeroes; the last partial block is the driver's to fill */
+    max_bytes = QEMU_ALIGN_UP(MAX(0, total - offset), bs->bl.request_alignment);
+    for (int64_t done = 0; done < bytes && ret >= 0;) {
+        int64_t num = MIN(bytes - done, MIN(max_bytes - done, max_transfer));
+        if (num <= 0) {
+            qemu_iovec_memset(qiov, qiov_offset + done, 0, bytes - done);
+            break;
+        }
+        ret = driver_preadv(bs, offset + done, num, qiov, qiov_offset + done);
+        done += num;
+    }
+    return ret < 0 ? ret : 0;
+}
+
+/* ---- aligned write ---- */
+
+static int coroutine_fn aligned_pwritev(BdrvChild *child, int64_t offset, int64_t bytes,
+                                        QEMUIOVector *qiov, size_t qiov_offset,
+                                        BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    int64_t total = bdrv_co_getlength(bs), max_transfer = bdrv_max_transfer(bs);
+    int ret = 0;
+
+    if (total >= 0 && offset + bytes > total && !(child->perm & BLK_PERM_RESIZE)) {
+        return -EIO;
+    }
+    for (GSList *l = bs->write_notifiers; l; l = l->next) {
+        BdrvWriteNotifier *n = l->data;
+        ret = n->notify(n, bs, offset, bytes);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (!(flags & BDRV_REQ_ZERO_WRITE) && bs->detect_zeroes != BLOCKDEV_DETECT_ZEROES_OPTIONS_OFF
+        && qemu_iovec_is_zero(qiov, qiov_offset, bytes)) {
+        flags |= BDRV_REQ_ZERO_WRITE;
+        if (bs->detect_zeroes == BLOCKDEV_DETECT_ZEROES_OPTIONS_UNMAP
+            && (bs->open_flags & BDRV_O_UNMAP)) {
+            flags |= BDRV_REQ_MAY_UNMAP;
+        }
+    }
+    bdrv_debug_event(bs, BLKDBG_PWRITEV);
+    /* before the write: an emulated FUA flush must see it as unflushed */
+    bs->write_gen++;
+    if (flags & BDRV_REQ_ZERO_WRITE) {
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_ZERO);
+        ret = do_pwrite_zeroes(bs, offset, bytes, flags);
+    } else {
+        for (int64_t done = 0; done < bytes && ret >= 0;) {
+            int64_t num = MIN(bytes - done, max_transfer);
+            /* FUA only on the last piece would leave earlier ones volatile: keep it on all */
+            ret = driver_pwritev(bs, offset + done, num, qiov, qiov_offset + done,
+                                 flags & ~BDRV_REQ_ZERO_WRITE);
+            done += num;
+        }
+    }
+    bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
+    if (ret >= 0) {
+        bdrv_set_dirty(bs, offset, bytes);
+        if (total >= 0 && offset + bytes > total) {
+            bs->total_size = offset + bytes;
+        }
+    }
+    return ret < 0 ? ret : 0;
+}
+
+/* ---- padding to request_alignment ---- */
+
+typedef struct BdrvPad {
+    uint8_t *buf;
+    size_t buf_len;
+    int64_t head, tail;         /* bytes added before and after */
+    QEMUIOVector qiov;          /* head pad + caller's bytes + tail pad */
+} BdrvPad;
+
+static bool pad_init(BlockDriverState *bs, int64_t offset, int64_t bytes, QEMUIOVector *qiov,
+                     size_t qiov_offset, BdrvPad *pad)
+{
+    int64_t align = bs->bl.request_alignment;
+    int64_t end_rem = (offset + bytes) % align;
+
+    pad->head = offset % align;
+    pad->tail = end_rem ? align - end_rem : 0;
+    if (!pad->head && !pad->tail) {
+        return false;
+    }
+    /* head and tail in the same block share one block of buffer */
+    if (pad->head + bytes + pad->tail == align) {
+        pad->buf_len = align;
+    } else {
+        pad->buf_len = (pad->head ? align : 0) + (pad->tail ? align : 0);
+    }
+    pad->buf = bdrv_blockalign(bs, pad->buf_len);
+    qemu_iovec_init(&pad->qiov, qiov->niov + 2);
+    if (pad->head) {
+        qemu_iovec_add(&pad->qiov, pad->buf, pad->head);
+    }
+    qemu_iovec_concat(&pad->qiov, qiov, qiov_offset, bytes);
+    if (pad->tail) {
+        qemu_iovec_add(&pad->qiov, pad->buf + pad->buf_len - pad->tail, pad->tail);
+    }
+    return true;
+}
+
+static void pad_destroy(BdrvPad *pad)
+{
+    qemu_iovec_destroy(&pad->qiov);
+    bdrv_blockfree(pad->buf);
+}
+
+/* Read-modify-write: fill the padding of a write from the current contents. */
+static int coroutine_fn pad_rmw_read(BdrvChild *child, BdrvPad *pad, int64_t aligned_off,
+                                     int64_t aligned_bytes)
+{
+    BlockDriverState *bs = child->bs;
+    int64_t align = bs->bl.request_alignment;
+    QEMUIOVector q;
+    int ret;
+
+    if (pad->head) {
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_HEAD);
+        qemu_iovec_init_buf(&q, pad->buf, align);
+        ret = aligned_preadv(child, aligned_off, align, &q, 0, 0);
+        if (ret < 0) {
+            return ret;
+        }
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_HEAD);
+    }
+    if (pad->tail && !(pad->head && pad->buf_len == align)) {
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_TAIL);
+        qemu_iovec_init_buf(&q, pad->buf + pad->buf_len - align, align);
+        ret = aligned_preadv(child, aligned_off + aligned_bytes - align, align, &q, 0, 0);
+        if (ret < 0) {
+            return ret;
+        }
+        bdrv_debug_event(bs, BLKDBG_PWRITEV_RMW_AFTER_TAIL);
+    }
+    return 0;
+}
+
+/* ---- entry points ---- */
+
+int coroutine_fn bdrv_co_preadv_part(BdrvChild *child, int64_t offset, int64_t bytes,
+                                     QEMUIOVector *qiov, size_t qiov_offset,
+                                     BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    BdrvTrackedRequest req;
+    QEMUIOVector prefetch_qiov;
+    void *prefetch_buf = NULL;
+    BdrvPad pad;
+    int64_t align;
+    int ret;
+
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    ret = bdrv_check_request(offset, bytes, qiov, qiov_offset);
+    if (ret < 0) {
+        return ret;
+    }
+    if (bytes == 0) {
+        return 0;
+    }
+    bdrv_wait_while_drained(child);
+    bdrv_inc_in_flight(bs);
+    if (bs->copy_on_read) {
+        flags |= BDRV_REQ_COPY_ON_READ;
+    }
+    if (!qiov) {
+        /* prefetch without a buffer: padding still needs somewhere to point */
+        prefetch_buf = bdrv_blockalign(bs, bytes);
+        qemu_iovec_init_buf(&prefetch_qiov, prefetch_buf, bytes);
+        qiov = &prefetch_qiov;
+        qiov_offset = 0;
+    }
+    align = bs->bl.request_alignment;
+    tracked_begin(&req, bs, QEMU_ALIGN_DOWN(offset, align),
+                  QEMU_ALIGN_UP(offset + bytes, align) - QEMU_ALIGN_DOWN(offset, align),
+                  TRACKED_READ, flags & BDRV_REQ_COPY_ON_READ);
+    tracked_wait(&req);
+    if (pad_init(bs, offset, bytes, qiov, qiov_offset, &pad)) {
+        ret = aligned_preadv(child, offset - pad.head, pad.head + bytes + pad.tail,
+                             &pad.qiov, 0, flags);
+        pad_destroy(&pad);
+    } else {
+        ret = aligned_preadv(child, offset, bytes, qiov, qiov_offset, flags);
+    }
+    tracked_end(&req);
+    bdrv_blockfree(prefetch_buf);
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+int coroutine_fn bdrv_co_preadv(BdrvChild *child, int64_t offset, int64_t bytes,
+                                QEMUIOVector *qiov, BdrvRequestFlags flags)
+{
+    return bdrv_co_preadv_part(child, offset, bytes, qiov, 0, flags);
+}
+
+static int bdrv_check_writable(BdrvChild *child)
+{
+    BlockDriverState *bs = child->bs;
+
+    if (!bs || !bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (!bdrv_is_writable(bs)) {
+        return -EPERM;
+    }
+    if (!(child->perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED))) {
+        return -EPERM;
+    }
+    return 0;
+}
+
+/* Zero write at any alignment: RMW the partial head and tail blocks. */
+static int coroutine_fn zero_pwritev_padded(BdrvChild *child, int64_t offset, int64_t bytes,
+                                            BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    int64_t align = bs->bl.request_alignment;
+    BdrvRequestFlags data_flags = flags & BDRV_REQ_FUA;
+    uint8_t *buf = bdrv_blockalign(bs, align);
+    QEMUIOVector q;
+    int ret = 0;
+
+    qemu_iovec_init_buf(&q, buf, align);
+    if (offset % align) {
+        int64_t base = QEMU_ALIGN_DOWN(offset, align);
+        int64_t n = MIN(bytes, base + align - offset);
+        ret = aligned_preadv(child, base, align, &q, 0, 0);
+        if (ret >= 0) {
+            memset(buf + (offset - base), 0, n);
+            ret = aligned_pwritev(child, base, align, &q, 0, data_flags);
+        }
+        offset += n;
+        bytes -= n;
+    }
+    if (ret >= 0 && bytes >= align) {
+        int64_t n = QEMU_ALIGN_DOWN(bytes, align);
+        ret = aligned_pwritev(child, offset, n, NULL, 0, flags);
+        offset += n;
+        bytes -= n;
+    }
+    if (ret >= 0 && bytes > 0) {
+        ret = aligned_preadv(child, offset, align, &q, 0, 0);
+        if (ret >= 0) {
+            memset(buf, 0, bytes);
+            ret = aligned_pwritev(child, offset, align, &q, 0, data_flags);
+        }
+    }
+    bdrv_blockfree(buf);
+    return ret;
+}
+
+int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child, int64_t offset, int64_t bytes,
+                                      QEMUIOVector *qiov, size_t qiov_offset,
+                                      BdrvRequestFlags flags)
+{
+    BlockDriverState *bs = child->bs;
+    BdrvTrackedRequest req;
+    int64_t align, a_off, a_bytes;
+    bool zero = flags & BDRV_REQ_ZERO_WRITE;
+    BdrvPad pad;
+    int ret;
+
+    ret = bdrv_check_writable(child);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = bdrv_check_request(offset, bytes, zero ? NULL : qiov, qiov_offset);
+    if (ret < 0) {
+        return ret;
+    }
+    if (bytes == 0) {
+        return 0;
+    }
+    if (!zero && !qiov) {
+        return -EINVAL;
+    }
+    bdrv_wait_while_drained(child);
+    bdrv_inc_in_flight(bs);
+    align = bs->bl.request_alignment;
+    a_off = QEMU_ALIGN_DOWN(offset, align);
+    a_bytes = QEMU_ALIGN_UP(offset + bytes, align) - a_off;
+    /* a padded write must not interleave with anything touching the same blocks */
+    tracked_begin(&req, bs, a_off, a_bytes, TRACKED_WRITE,
+                  a_off != offset || a_bytes != bytes || (flags & BDRV_REQ_SERIALISING));
+    tracked_wait(&req);
+    if (zero) {
+        ret = zero_pwritev_padded(child, offset, bytes, flags);
+    } else if (pad_init(bs, offset, bytes, qiov, qiov_offset, &pad)) {
+        ret = pad_rmw_read(child, &pad, a_off, a_bytes);
+        if (ret >= 0) {
+            ret = aligned_pwritev(child, a_off, a_bytes, &pad.qiov, 0, flags);
+        }
+        pad_destroy(&pad);
+    } else {
+        ret = aligned_pwritev(child, offset, bytes, qiov, qiov_offset, flags);
+    }
+    tracked_end(&req);
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+int coroutine_fn bdrv_co_pwritev(BdrvChild *child, int64_t offset, int64_t bytes,
+                                 QEMUIOVector *qiov, BdrvRequestFlags flags)
+{
+    return bdrv_co_pwritev_part(child, offset, bytes, qiov, 0, flags);
+}
+
+int coroutine_fn bdrv_co_pwrite_zeroes(BdrvChild *child, int64_t offset, int64_t bytes,
+                                       BdrvRequestFlags flags)
+{
+    if (!(child->bs && (child->bs->open_flags & BDRV_O_UNMAP))) {
+        flags &= ~BDRV_REQ_MAY_UNMAP;
+    }
+    return bdrv_co_pwritev_part(child, offset, bytes, NULL, 0, flags | BDRV_REQ_ZERO_WRITE);
+}
+
+int coroutine_fn bdrv_co_pread(BdrvChild *child, int64_t offset, int64_t bytes, void *buf,
+                               BdrvRequestFlags flags)
+{
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, buf, bytes);
+    return bdrv_co_preadv(child, offset, bytes, &qiov, flags);
+}
+
+int coroutine_fn bdrv_co_pwrite(BdrvChild *child, int64_t offset, int64_t bytes,
+                                const void *buf, BdrvRequestFlags flags)
+{
+    QEMUIOVector qiov;
+
+    qemu_iovec_init_buf(&qiov, (void *)buf, bytes);
+    return bdrv_co_pwritev(child, offset, bytes, &qiov, flags);
+}
+
+int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset, int64_t bytes)
+{
+    BlockDriverState *bs = child->bs;
+    BdrvTrackedRequest req;
+    int64_t align, start, end, total, max;
+    int ret;
+
+    ret = bdrv_check_writable(child);
+    if (ret < 0) {
+        return ret;
+    }
+    ret = bdrv_check_request(offset, bytes, NULL, 0);
+    if (ret < 0) {
+        return ret;
+    }
+    /* discard is advisory: without discard=unmap or driver support it is a no-op */
+    if (!(bs->open_flags & BDRV_O_UNMAP) || !bs->drv->co_pdiscard || bytes == 0) {
+        return 0;
+    }
+    total = bdrv_co_getlength(bs);
+    align = MAX(bs->bl.pdiscard_alignment, (int64_t)bs->bl.request_alignment);
+    start = QEMU_ALIGN_UP(offset, align);
+    end = (total >= 0 && offset + bytes >= total) ? offset + bytes
+                                                  : QEMU_ALIGN_DOWN(offset + bytes, align);
+    if (start >= end) {
+        return 0;
+    }
+    max = bs->bl.max_pdiscard > 0 ? bs->bl.max_pdiscard : INT32_MAX;
+    max = MAX(QEMU_ALIGN_DOWN(max, align), align);
+    bdrv_wait_while_drained(child);
+    bdrv_inc_in_flight(bs);
+    tracked_begin(&req, bs, offset, bytes, TRACKED_DISCARD, false);
+    tracked_wait(&req);
+    for (GSList *l = bs->write_notifiers; l && ret >= 0; l = l->next) {
+        BdrvWriteNotifier *n = l->data;
+        ret = n->notify(n, bs, offset, bytes);
+    }
+    for (int64_t pos = start; pos < end && ret >= 0; pos += max) {
+        ret = bs->drv->co_pdiscard(bs, pos, MIN(max, end - pos));
+        if (ret == -ENOTSUP) {
+            ret = 0;
+        }
+    }
+    bs->write_gen++;
+    bdrv_set_dirty(bs, offset, bytes);
+    tracked_end(&req);
+    bdrv_dec_in_flight(bs);
+    return ret < 0 ? ret : 0;
+}
+
+int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
+{
+    BdrvChild *primary = bs->file ? bs->file : bs->backing;
+    uint64_t gen;
+    int ret = 0;
+
+    if (!bs->drv) {
+        return 0;
+    }
+    bdrv_inc_in_flight(bs);
+    gen = bs->write_gen;
+    /* the driver's own caches go to the OS even with cache=unsafe */
+    BLKDBG_EVENT(primary, BLKDBG_FLUSH_TO_OS);
+    if (bs->drv->co_flush_to_os) {
+        ret = bs->drv->co_flush_to_os(bs);
+        if (ret < 0) {
+            goto out;
+        }
+    }
+    if (!(bs->open_flags & BDRV_O_NO_FLUSH) && bs->flushed_gen != gen) {
+        BLKDBG_EVENT(primary, BLKDBG_FLUSH_TO_DISK);
+        if (bs->drv->co_flush_to_disk) {
+            ret = bs->drv->co_flush_to_disk(bs);
+            if (ret < 0) {
+                goto out;
+            }
+        }
+        bs->flushed_gen = gen;
+    }
+    for (GSList *l = bs->children; l; l = l->next) {
+        BdrvChild *c = l->data;
+        if (c->perm & (BLK_PERM_WRITE | BLK_PERM_WRITE_UNCHANGED)) {
+            int r = bdrv_co_flush(c->bs);
+            if (r < 0 && ret == 0) {
+                ret = r;
+            }
+        }
+    }
+out:
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+int coroutine_fn bdrv_co_truncate(BdrvChild *child, int64_t offset, bool exact,
+                                  PreallocMode prealloc, BdrvRequestFlags flags, Error **errp)
+{
+    BlockDriverState *bs = child->bs;
+    BdrvTrackedRequest req;
+    int64_t old;
+    int ret;
+
+    if (!bs || !bs->drv) {
+        error_setg(errp, "No medium inserted");
+        return -ENOMEDIUM;
+    }
+    if (offset < 0) {
+        error_setg(errp, "Image size cannot be negative");
+        return -EINVAL;
+    }
+    if (!bdrv_is_writable(bs)) {
+        error_setg(errp, "Image is read-only");
+        return -EACCES;
+    }
+    if (!(child->perm & BLK_PERM_RESIZE)) {
+        error_setg(errp, "Permission 'resize' is not granted on node '%s'",
+                   bdrv_get_node_name(bs));
+        return -EPERM;
+    }
+    old = bdrv_co_getlength(bs);
+    if (old < 0) {
+        error_setg_errno(errp, -old, "Failed to get old image size");
+        return old;
+    }
+    bdrv_inc_in_flight(bs);
+    tracked_begin(&req, bs, MIN(old, offset), INT64_MAX - MIN(old, offset),
+                  TRACKED_TRUNCATE, true);
+    tracked_wait(&req);
+    if (bs->drv->co_truncate) {
+        ret = bs->drv->co_truncate(bs, offset, exact, prealloc, flags, errp);
+    } else if ((bs->drv->flags & BDRV_F_FILTER) && bs->file) {
+        ret = bdrv_co_truncate(bs->file, offset, exact, prealloc, flags, errp);
+    } else {
+        error_setg(errp, "Image format driver does not support resize");
+        ret = -ENOTSUP;
+    }
+    if (ret == 0) {
+        bs->total_size = -1;
+        bdrv_co_getlength(bs);
+        bdrv_dirty_bitmap_truncate(bs, offset);
+        bs->write_gen++;
+        for (GSList *l = bs->parents; l; l = l->next) {
+            BdrvChild *c = l->data;
+            if (c->klass->resize) {
+                c->klass->resize(c);
+            }
+        }
+    }
+    tracked_end(&req);
+    bdrv_dec_in_flight(bs);
+    return ret;
+}
+
+int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs)
+{
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->total_size >= 0) {
+        return bs->total_size;
+    }
+    if (bs->drv->co_getlength) {
+        int64_t len = bs->drv->co_getlength(bs);
+        if (len >= 0) {
+            bs->total_size = len;
+        }
+        return len;
+    }
+    BlockDriverState *f = bdrv_filter_or_cow_bs(bs);
+    if (f && (bs->drv->flags & BDRV_F_FILTER)) {
+        return bdrv_co_getlength(f);
+    }
+    return -ENOTSUP;
+}
+
+int64_t bdrv_refresh_total_size(BlockDriverState *bs)
+{
+    bs->total_size = -1;
+    return bdrv_getlength(bs);
+}
+
+int64_t coroutine_fn bdrv_co_get_allocated_file_size(BlockDriverState *bs)
+{
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (bs->drv->co_get_allocated_file_size) {
+        return bs->drv->co_get_allocated_file_size(bs);
+    }
+    if (bs->file) {
+        return bdrv_co_get_allocated_file_size(bs->file->bs);
+    }
+    return -ENOTSUP;
+}
+
+int coroutine_fn bdrv_co_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix)
+{
+    memset(res, 0, sizeof(*res));
+    if (!bs->drv) {
+        return -ENOMEDIUM;
+    }
+    if (!bs->drv->co_check) {
+        return -ENOTSUP;
+    }
+    return bs->drv->co_check(bs, res, fix);
+}
+
+/* ---- limits ---- */
+
+static void bdrv_merge_limits(BlockLimits *dst, const BlockLimits *src)
+{
+    dst->max_transfer = MIN_NON_ZERO(dst->max_transfer, src->max_transfer);
+    dst->opt_transfer = MAX(dst->opt_transfer, src->opt_transfer);
+    dst->min_mem_alignment = MAX(dst->min_mem_alignment, src->min_mem_alignment);
+    dst->opt_mem_alignment = MAX(dst->opt_mem_alignment, src->opt_mem_alignment);
+    dst->max_iov = MIN_NON_ZERO(dst->max_iov, src->max_iov);
+}
+
+void bdrv_refresh_limits(BlockDriverState *bs, Error **errp)
+{
+    BdrvChild *filtered = NULL;
+
+    if (!bs->drv) {
+        return;
+    }
+    memset(&bs->bl, 0, sizeof(bs->bl));
+    bs->bl.request_alignment = 1;
+    for (GSList *l = bs->children; l; l = l->next) {
+        BdrvChild *c = l->data;
+        if (c->role & (BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY | BDRV_CHILD_DATA)) {
+            bdrv_merge_limits(&bs->bl, &c->bs->bl);
+            if ((c->role & BDRV_CHILD_FILTERED) && !(c->role & BDRV_CHILD_COW)) {
+                filtered = c;
+            }
+        }
+    }
+    /* a pure filter passes requests through unchanged: its child's alignment holds */
+    if (filtered && (bs->drv->flags & BDRV_F_FILTER)) {
+        bs->bl.request_alignment = filtered->bs->bl.request_alignment;
+        bs->bl.pdiscard_alignment = filtered->bs->bl.pdiscard_alignment;
+        bs->bl.pwrite_zeroes_alignment = filtered->bs->bl.pwrite_zeroes_alignment;
+    }
+    if (bs->drv->refresh_limits) {
+        bs->drv->refresh_limits(bs, errp);
+    }
+    if (!bs->bl.max_iov) {
+        bs->bl.max_iov = IOV_MAX;
+    }
+    if (!bs->bl.request_alignment) {
+        bs->bl.request_alignment = 1;
+    }
+}
+
+void bdrv_add_before_write_notifier(BlockDriverState *bs, BdrvWriteNotifier *n)
+{
+    bs->write_notifiers = g_slist_append(bs->write_notifiers, n);
+}
+
+void bdrv_remove_before_write_notifier(BlockDriverState *bs, BdrvWriteNotifier *n)
+{
+    bs->write_notifiers = g_slist_remove(bs->write_notifiers, n);
+}

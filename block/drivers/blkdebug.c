@@ -32,10 +32,7 @@
 #include "block/block.h"
 #include "block/block-int.h"
 
-#if __has_include("qobject/qdict.h")
 #include "qobject/qdict.h"
-#define BLKDEBUG_HAVE_QDICT 1
-#endif
 
 typedef enum BlkdebugIOType {
     BLKDEBUG_IO_READ,
@@ -88,6 +85,7 @@ typedef struct BDRVBlkdebugState {
     uint64_t align;
     uint64_t max_transfer;
     char *config_file;
+    bool option_rules;              /* rules came from options, not only the file */
     GList *rules[BLKDBG__MAX];      /* BlkdebugRule *, newest first */
     GList *active_rules;            /* inject-error rules armed by the last event */
     GList *suspended;               /* BlkdebugSuspended * */
@@ -344,6 +342,7 @@ static bool blkdebug_options_rules(BDRVBlkdebugState *s, QDict *options, const c
         if (!blkdebug_add_rule(s, rule, explicit_iotype, errp)) {
             return false;
         }
+        s->option_rules = true;
     }
 }
 
@@ -373,7 +372,6 @@ static void blkdebug_parse_filename(const char *filename, QDict *options, Error 
         error_setg(errp, "File name string must start with 'blkdebug:'");
         return;
     }
-#ifdef BLKDEBUG_HAVE_QDICT
     g_autofree char *config = NULL;
     g_autofree char *image = NULL;
     if (!blkdebug_split_filename(filename, &config, &image, errp)) {
@@ -385,7 +383,7 @@ static void blkdebug_parse_filename(const char *filename, QDict *options, Error 
     if (image) {
         qdict_put_str(options, "x-image", image);
     }
-#endif
+    qdict_del(options, "filename");
 }
 
 static bool blkdebug_check_limits(BDRVBlkdebugState *s, Error **errp)
@@ -406,10 +404,12 @@ static int blkdebug_open(BlockDriverState *bs, QDict *options, int flags, Error 
 {
     BDRVBlkdebugState *s = bs->opaque;
     g_autofree char *image = bdrv_opt_take_str(options, "x-image");
+    g_autofree char *filename = bdrv_opt_take_str(options, "filename");
 
     s->config_file = bdrv_opt_take_str(options, "config");
-    if (!image && !s->config_file && g_str_has_prefix(bs->filename, "blkdebug:") &&
-        !blkdebug_split_filename(bs->filename, &s->config_file, &image, errp)) {
+    /* A legacy filename the core did not run through parse_filename. */
+    if (!image && !s->config_file && filename && g_str_has_prefix(filename, "blkdebug:") &&
+        !blkdebug_split_filename(filename, &s->config_file, &image, errp)) {
         return -EINVAL;
     }
     if (!bdrv_opt_take_size(options, "align", 0, &s->align, errp) ||
@@ -705,8 +705,28 @@ static bool blkdebug_debug_is_suspended(BlockDriverState *bs, const char *tag)
     return false;
 }
 
+/*
+ * "blkdebug:CONFIG:IMAGE" describes the node when everything else is default
+ * and the image has a plain filename; otherwise the core builds json:{...}.
+ */
+static void blkdebug_refresh_filename(BlockDriverState *bs)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+    const char *image = bs->file ? bs->file->bs->exact_filename : "";
+
+    bs->exact_filename[0] = '\0';
+    if (!*image || s->option_rules || s->align || s->max_transfer) {
+        return;
+    }
+    int n = snprintf(bs->exact_filename, sizeof(bs->exact_filename), "blkdebug:%s:%s",
+                     s->config_file ? s->config_file : "", image);
+    if (n >= (int)sizeof(bs->exact_filename)) {
+        bs->exact_filename[0] = '\0';   /* truncated: useless */
+    }
+}
+
 static const char *const blkdebug_open_options[] = {
-    "config", "x-image", "align", "max-transfer", NULL
+    "filename", "config", "x-image", "align", "max-transfer", NULL
 };
 
 const BlockDriver bdrv_blkdebug = {
@@ -727,6 +747,7 @@ const BlockDriver bdrv_blkdebug = {
     .co_block_status         = blkdebug_co_block_status,
     .co_getlength            = blkdebug_co_getlength,
     .co_truncate             = blkdebug_co_truncate,
+    .refresh_filename        = blkdebug_refresh_filename,
     .debug_event             = blkdebug_debug_event,
     .debug_breakpoint        = blkdebug_debug_breakpoint,
     .debug_remove_breakpoint = blkdebug_debug_remove_breakpoint,

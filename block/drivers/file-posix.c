@@ -22,6 +22,7 @@
  */
 #include "util/osdep.h"
 #include "util/thread-pool.h"
+#include "qobject/qdict.h"
 #include "block/drivers/file-posix.h"
 
 #include <fcntl.h>
@@ -156,158 +157,59 @@ int coroutine_fn file_backend_co_rw_full(const FileBackendOps *ops, FileBackend 
     return 0;
 }
 
-/* ---------------------------------------------------------------------------
- * Image locking
- */
-
-static const char *file_perm_name(int bit)
-{
-    static const char *const names[] = {
-        "consistent read", "write", "write unchanged", "resize",
-    };
-    return names[bit];
-}
-
-/* Set (F_RDLCK) or clear (F_UNLCK) the OFD lock on one byte. */
-static int file_lock_byte(int fd, int byte, short type)
-{
-    struct flock fl = {
-        .l_whence = SEEK_SET, .l_start = byte, .l_len = 1, .l_type = type,
-    };
-    return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
-}
-
-/* Does an open file description other than fd's hold a lock on byte? */
-static int file_lock_byte_taken(int fd, int byte)
-{
-    struct flock fl = {
-        .l_whence = SEEK_SET, .l_start = byte, .l_len = 1, .l_type = F_WRLCK,
-    };
-    if (fcntl(fd, F_OFD_GETLK, &fl) < 0) {
-        return -errno;
-    }
-    return fl.l_type != F_UNLCK;
-}
-
-/* Hold exactly the bytes for (perm, shared), changing only what differs from old. */
-static int file_lock_apply(int fd, uint64_t old_perm, uint64_t old_shared,
-                           uint64_t perm, uint64_t shared, Error **errp)
-{
-    for (int i = 0; i < 4; i++) {
-        uint64_t bit = 1ULL << i;
-        struct { int byte; bool had, want; } b[2] = {
-            { FILE_LOCK_PERM_BASE + i, old_perm & bit, perm & bit },
-            { FILE_LOCK_SHARED_BASE + i, !(old_shared & bit), !(shared & bit) },
-        };
-        for (int j = 0; j < 2; j++) {
-            if (b[j].had == b[j].want) {
-                continue;
-            }
-            int ret = file_lock_byte(fd, b[j].byte, b[j].want ? F_RDLCK : F_UNLCK);
-            if (ret < 0) {
-                error_setg_errno(errp, -ret, b[j].want ? "Failed to lock byte %d"
-                                                       : "Failed to unlock byte %d", b[j].byte);
-                return ret;
-            }
-        }
-    }
-    return 0;
-}
-
-/* Set every lock byte to exactly what (perm, shared) needs; best effort (rollback). */
-static void file_lock_set_all(int fd, uint64_t perm, uint64_t shared)
-{
-    for (int i = 0; i < 4; i++) {
-        uint64_t bit = 1ULL << i;
-        file_lock_byte(fd, FILE_LOCK_PERM_BASE + i, (perm & bit) ? F_RDLCK : F_UNLCK);
-        file_lock_byte(fd, FILE_LOCK_SHARED_BASE + i, (shared & bit) ? F_UNLCK : F_RDLCK);
-    }
-}
-
-static int file_lock_conflict(const char *filename, bool shared_lock, int bit, Error **errp)
-{
-    error_setg(errp, shared_lock ? "Failed to get shared \"%s\" lock"
-                                 : "Failed to get \"%s\" lock", file_perm_name(bit));
-    if (filename) {
-        error_append_hint(errp, "Is another process using the image [%s]?\n", filename);
-    }
-    return -EAGAIN;
-}
 
 /*
- * Check that no other holder conflicts with (perm, shared): first every
- * permission we take against others' "not shared" bytes, then every permission
- * we do not share against others' "held" bytes.
+ * The driver's side of the permission system (block-int.h): check_perm holds the
+ * union of the old and new locks and checks the new ones; set_perm commits to
+ * the new; abort_perm_update goes back to the old. force-share and locking=off
+ * nodes never lock.
  */
-static int file_lock_check(int fd, const char *filename, uint64_t perm, uint64_t shared,
-                           Error **errp)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        bool shared_lock = pass == 1;
-        for (int i = 0; i < 4; i++) {
-            uint64_t bit = 1ULL << i;
-            if (shared_lock ? (shared & bit) != 0 : (perm & bit) == 0) {
-                continue;
-            }
-            int byte = (shared_lock ? FILE_LOCK_PERM_BASE : FILE_LOCK_SHARED_BASE) + i;
-            int taken = file_lock_byte_taken(fd, byte);
-            if (taken < 0) {
-                error_setg_errno(errp, -taken, "Failed to check byte %d", byte);
-                return taken;
-            }
-            if (taken) {
-                return file_lock_conflict(filename, shared_lock, i, errp);
-            }
-        }
-    }
-    return 0;
-}
-
-int file_lock_update(int fd, const char *filename, uint64_t old_perm, uint64_t old_shared,
-                     uint64_t perm, uint64_t shared, Error **errp)
-{
-    int ret = file_lock_apply(fd, old_perm, old_shared, perm, shared, errp);
-
-    if (ret == 0) {
-        ret = file_lock_check(fd, filename, perm, shared, errp);
-    }
-    if (ret < 0) {
-        file_lock_set_all(fd, old_perm, old_shared);
-    }
-    return ret;
-}
-
-void file_lock_release(int fd)
-{
-    struct flock fl = {
-        .l_whence = SEEK_SET, .l_start = FILE_LOCK_PERM_BASE,
-        .l_len = FILE_LOCK_SHARED_BASE + 4 - FILE_LOCK_PERM_BASE, .l_type = F_UNLCK,
-    };
-    fcntl(fd, F_OFD_SETLK, &fl);
-}
-
-/*
- * The driver's side of the permission system: called by the core whenever the
- * cumulative permissions of this node's parents change. Not yet wired to a
- * BlockDriver callback (the core adds one); exported for it and the tests.
- */
-int file_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp);
-int file_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp)
+static bool file_locking(BlockDriverState *bs)
 {
     BDRVFileState *s = bs->opaque;
 
-    if (!s->use_lock) {
+    return s->use_lock && !bs->force_share;
+}
+
+static int file_check_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (!file_locking(bs)) {
         return 0;
     }
-    int ret = file_lock_update(s->fd, s->filename, s->locked_perm, s->locked_shared,
-                               perm, shared, errp);
+    uint64_t held_perm = s->locked_perm | perm;
+    uint64_t held_shared = s->locked_shared & shared;
+    int ret = file_lock_apply(s->fd, s->locked_perm, s->locked_shared, held_perm, held_shared,
+                              errp);
     if (ret == 0) {
-        s->locked_perm = perm;
-        s->locked_shared = shared;
-        bs->locked_perm = perm;
-        bs->locked_shared_perm = shared;
+        ret = file_lock_check(s->fd, s->filename, perm, shared, errp);
+    }
+    if (ret < 0) {
+        file_lock_set_all(s->fd, s->locked_perm, s->locked_shared);
     }
     return ret;
+}
+
+static void file_set_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (!file_locking(bs)) {
+        return;
+    }
+    file_lock_set_all(s->fd, perm, shared);
+    s->locked_perm = bs->locked_perm = perm;
+    s->locked_shared = bs->locked_shared_perm = shared;
+}
+
+static void file_abort_perm_update(BlockDriverState *bs)
+{
+    BDRVFileState *s = bs->opaque;
+
+    if (file_locking(bs)) {
+        file_lock_set_all(s->fd, s->locked_perm, s->locked_shared);
+    }
 }
 
 /* ---------------------------------------------------------------------------
@@ -684,6 +586,25 @@ static void file_close(BlockDriverState *bs)
     s->filename = NULL;
 }
 
+/* "file:PATH" (or "host_device:PATH") is PATH. */
+static void file_parse_filename_prefix(const char *filename, QDict *options, const char *prefix)
+{
+    if (g_str_has_prefix(filename, prefix)) {
+        filename += strlen(prefix);
+    }
+    qdict_put_str(options, "filename", filename);
+}
+
+static void file_parse_filename(const char *filename, QDict *options, Error **errp)
+{
+    file_parse_filename_prefix(filename, options, "file:");
+}
+
+static void hdev_parse_filename(const char *filename, QDict *options, Error **errp)
+{
+    file_parse_filename_prefix(filename, options, "host_device:");
+}
+
 static void file_refresh_limits(BlockDriverState *bs, Error **errp)
 {
     BDRVFileState *s = bs->opaque;
@@ -708,7 +629,7 @@ static int file_reopen(BlockDriverState *bs, QDict *options, int new_flags, Erro
     if (fd < 0) {
         return fd;
     }
-    if (s->use_lock) {
+    if (file_locking(bs)) {
         /* Move the locks: the old description would conflict with the new one. */
         file_lock_release(s->fd);
         int ret = file_lock_update(fd, s->filename, 0, BLK_PERM_ALL, s->locked_perm,
@@ -1028,6 +949,7 @@ const BlockDriver bdrv_file = {
     .instance_size              = sizeof(BDRVFileState),
     .flags                      = BDRV_F_PROTOCOL | BDRV_F_ZERO_INIT | BDRV_F_ZERO_INIT_TRUNCATE,
     .open_options               = file_open_options,
+    .parse_filename             = file_parse_filename,
     .open                       = file_open,
     .close                      = file_close,
     .refresh_limits             = file_refresh_limits,
@@ -1043,6 +965,9 @@ const BlockDriver bdrv_file = {
     .co_block_status            = file_co_block_status,
     .create_opts                = file_create_opts,
     .co_create_opts             = file_co_create_opts,
+    .check_perm                 = file_check_perm,
+    .set_perm                   = file_set_perm,
+    .abort_perm_update          = file_abort_perm_update,
 };
 
 const BlockDriver bdrv_host_device = {
@@ -1051,6 +976,7 @@ const BlockDriver bdrv_host_device = {
     .instance_size              = sizeof(BDRVFileState),
     .flags                      = BDRV_F_PROTOCOL,
     .open_options               = file_open_options,
+    .parse_filename             = hdev_parse_filename,
     .open                       = hdev_open,
     .close                      = file_close,
     .refresh_limits             = file_refresh_limits,
@@ -1064,4 +990,7 @@ const BlockDriver bdrv_host_device = {
     .co_getlength               = file_co_getlength,
     .co_get_allocated_file_size = file_co_get_allocated_file_size,
     .co_block_status            = file_co_block_status,
+    .check_perm                 = file_check_perm,
+    .set_perm                   = file_set_perm,
+    .abort_perm_update          = file_abort_perm_update,
 };

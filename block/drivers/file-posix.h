@@ -93,4 +93,16 @@ int file_lock_update(int fd, const char *filename, uint64_t old_perm, uint64_t o
 /* Drop every lock byte fd holds (at close, or when locking is switched off). */
 void file_lock_release(int fd);
 
+/*
+ * The steps file_lock_update is made of, for the driver's two-phase permission
+ * callbacks: apply = change fd's bytes from (old_perm, old_shared) to (perm,
+ * shared) without checking others; check = fail with QEMU's text if another open
+ * file description conflicts with (perm, shared); set_all = best-effort rollback.
+ */
+int file_lock_apply(int fd, uint64_t old_perm, uint64_t old_shared, uint64_t perm,
+                    uint64_t shared, Error **errp);
+int file_lock_check(int fd, const char *filename, uint64_t perm, uint64_t shared,
+                    Error **errp);
+void file_lock_set_all(int fd, uint64_t perm, uint64_t shared);
+
 #endif /* GODWIT_BLOCK_FILE_POSIX_H */

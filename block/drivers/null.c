@@ -12,6 +12,7 @@
 #include "util/osdep.h"
 #include "util/aio.h"
 #include "block/block-int.h"
+#include "qobject/qdict.h"
 
 /* bs->opaque; set at open. */
 typedef struct BDRVNullState {
@@ -46,21 +47,24 @@ static int null_open(BlockDriverState *bs, QDict *options, int flags, Error **er
     return 0;
 }
 
-static void null_check_filename(const char *filename, const char *prefix, Error **errp)
+static void null_check_filename(const char *filename, QDict *options, const char *prefix,
+                                Error **errp)
 {
     if (filename && *filename && strcmp(filename, prefix)) {
         error_setg(errp, "The only allowed filename for this driver is '%s'", prefix);
+        return;
     }
+    qdict_del(options, "filename");
 }
 
 static void null_co_parse_filename(const char *filename, QDict *options, Error **errp)
 {
-    null_check_filename(filename, "null-co://", errp);
+    null_check_filename(filename, options, "null-co://", errp);
 }
 
 static void null_aio_parse_filename(const char *filename, QDict *options, Error **errp)
 {
-    null_check_filename(filename, "null-aio://", errp);
+    null_check_filename(filename, options, "null-aio://", errp);
 }
 
 static void null_bh_wake(void *opaque)

@@ -20,6 +20,7 @@ typedef struct BdrvChild BdrvChild;
 typedef struct BdrvChildClass BdrvChildClass;
 typedef struct BlockBackend BlockBackend;
 typedef struct BdrvDirtyBitmap BdrvDirtyBitmap;
+typedef struct CreateOption CreateOption;   /* block-int.h */
 typedef struct QDict QDict;
 
 /* ---- open flags (bs->open_flags) ---- */

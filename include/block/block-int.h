@@ -43,12 +43,12 @@ typedef enum CreateOptionType {
     CREATE_OPT_SIZE,
 } CreateOptionType;
 
-typedef struct CreateOption {
+struct CreateOption {
     const char *name;
     CreateOptionType type;
     const char *help;
     const char *def_value_str;       /* default, printed in the Formatting line when set */
-} CreateOption;
+};
 
 
 /*

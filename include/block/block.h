@@ -18,6 +18,7 @@
 
 #include "block/block-common.h"
 
+
 /* ---- opening ---- */
 
 /*
@@ -56,6 +57,19 @@ void bdrv_unref(BlockDriverState *bs);       /* closes and frees at zero */
 int bdrv_create(const BlockDriver *drv, const char *filename, QDict *opts, Error **errp);
 /* Create with the protocol driver for filename ("file"). */
 int bdrv_create_file(const char *filename, QDict *opts, Error **errp);
+
+/*
+ * Create options ("-o" of qemu-img create/amend, block/create.c).
+ * bdrv_create_opts_parse: add the "key=value,key2=value2" items of str (",," is a
+ * literal comma) to out as strings; an unknown key fails with
+ * "Invalid parameter '%s'". A bare "key" of a bool option means "on".
+ * bdrv_create_opts_help: the text for "-o help": "Supported options:\n" then one
+ * line per option, sorted: "  name=<type>" padded to column 24 + " - help".
+ * Free with g_free.
+ */
+bool bdrv_create_opts_parse(const CreateOption *opts, const char *str, QDict *out,
+                            Error **errp);
+char *bdrv_create_opts_help(const CreateOption *opts);
 
 /* ---- lookup ---- */
 BlockDriverState *bdrv_find_node(const char *node_name);

@@ -1,7 +1,8 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  * Copyright (c) 2026 The Godwit authors
- *
- * Placeholder: being written (see the block layer issue).
  */
 #include "util/osdep.h"
+#include "img.h"
+
+int img_resize(int argc, char **argv) { error_report("'resize' is not implemented yet"); return 1; }

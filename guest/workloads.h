@@ -1,0 +1,33 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ * Copyright (c) 2026 The Godwit authors
+ *
+ * workloads.h: what the test guest can run. The parameter string is
+ * "<workload> key=value ...". A workload prints its verdict on the console
+ * ("<workload>: PASS ..." or "<workload>: FAIL ...") and returns the exit status:
+ * 0 pass, 1 fail, 2 bad parameters. A future guest/virtio-mmio.c driver adds its
+ * block workloads to the table in main.c the same way.
+ */
+#ifndef GUEST_WORKLOADS_H
+#define GUEST_WORKLOADS_H
+
+#include "libc.h"
+
+#define GUEST_PASS  0
+#define GUEST_FAIL  1
+#define GUEST_USAGE 2
+
+typedef struct Workload {
+    const char *name;
+    int (*run)(const char *args, const GuestInfo *gi);
+    const char *usage;
+} Workload;
+
+int ram_verify_main(const char *args, const GuestInfo *gi);
+int ram_dirty_main(const char *args, const GuestInfo *gi);
+int exit_main(const char *args, const GuestInfo *gi);
+int hello_main(const char *args, const GuestInfo *gi);
+int io_loop_main(const char *args, const GuestInfo *gi);
+int mmio_loop_main(const char *args, const GuestInfo *gi);
+
+#endif /* GUEST_WORKLOADS_H */
