@@ -184,7 +184,7 @@ int coroutine_fn qcow2_grow_l1(BlockDriverState *bs, uint64_t min_size, bool exa
     /* refcounts and the new table on disk before the header points to it */
     int ret = qcow2_refcount_sync(bs);
     BLKDBG_EVENT(bs->file, BLKDBG_L1_GROW_WRITE_TABLE);
-    ret = ret < 0 ? ret : bdrv_co_pwrite(bs->file, off, bytes, be, 0);
+    ret = ret < 0 ? ret : bdrv_co_pwrite(bs->file, off, size * 8, be, 0);
     ret = ret < 0 ? ret : bdrv_co_flush(bs->file->bs);
     if (ret < 0) {
         qcow2_update_refcount(bs, off, bytes, -1);

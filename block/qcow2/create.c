@@ -245,10 +245,9 @@ static int coroutine_fn qcow2_co_preallocate(BlockDriverState *bs, PreallocMode 
         error_setg_errno(errp, -ret, "Could not preallocate metadata");
         return ret;
     }
-    if (mode == PREALLOC_MODE_FALLOC || mode == PREALLOC_MODE_FULL) {
-        /* give the data clusters real blocks, up to the last one */
-        ret = bdrv_co_truncate(bs->file, end, false, mode, 0, errp);
-    }
+    /* the file reaches past the last data cluster (with real blocks for falloc/full) */
+    ret = bdrv_co_truncate(bs->file, end, false,
+                           mode == PREALLOC_MODE_METADATA ? PREALLOC_MODE_OFF : mode, 0, errp);
     return ret < 0 ? ret : 0;
 }
 
@@ -305,6 +304,7 @@ int coroutine_fn qcow2_co_create_opts(BlockDriver *drv, const char *filename, QD
         ret = -EIO;
         goto out;
     }
+    blk_set_allow_write_beyond_eof(blk, true);
     ret = blk_truncate(blk, 0, false, PREALLOC_MODE_OFF, 0, errp);
     if (ret == 0) {
         ret = qcow2_create_skeleton(blk, &a);

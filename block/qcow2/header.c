@@ -296,7 +296,8 @@ int qcow2_header_serialize(Qcow2Header *h, const Qcow2HeaderExts *exts,
                  strlen(exts->backing_format))) {
         return -EFBIG;
     }
-    if (h->version >= 3) {
+    /* like qemu-img, only when it leaves room to spare in the header cluster */
+    if (h->version >= 3 && off + 8 + ARRAY_SIZE(qcow2_feature_names) * 48 + 8 < buf_len) {
         uint8_t table[ARRAY_SIZE(qcow2_feature_names) * 48] = { 0 };
         for (size_t i = 0; i < ARRAY_SIZE(qcow2_feature_names); i++) {
             table[i * 48] = qcow2_feature_names[i].type;
