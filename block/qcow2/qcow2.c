@@ -622,9 +622,10 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, bool want_ze
 
 static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
 {
-    if (buf_size >= 8 && buf[0] == 'Q' && buf[1] == 'F' && buf[2] == 'I' && buf[3] == 0xfb &&
-        buf[4] == 0 && buf[5] == 0 && buf[6] == 0 && (buf[7] == 2 || buf[7] == 3)) {
-        return 100;
+    /* any version >= 2 is ours, so that open can name the unsupported one */
+    if (buf_size >= 8 && buf[0] == 'Q' && buf[1] == 'F' && buf[2] == 'I' && buf[3] == 0xfb) {
+        uint32_t version = ((uint32_t)buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7];
+        return version >= 2 ? 100 : 0;
     }
     return 0;
 }
