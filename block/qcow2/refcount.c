@@ -484,12 +484,13 @@ void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
+    /* QEMU prints these without the program name prefix */
     if (s->rw) {
-        error_report("qcow2: Marking image as corrupt: %s; further corruption events will "
-                     "be suppressed", msg);
+        fprintf(stderr, "qcow2: Marking image as corrupt: %s; further corruption events "
+                "will be suppressed\n", msg);
     } else {
-        error_report("qcow2: Image is corrupt: %s; further non-fatal corruption events will "
-                     "be suppressed", msg);
+        fprintf(stderr, "qcow2: Image is corrupt: %s; further non-fatal corruption events "
+                "will be suppressed\n", msg);
     }
     BLKDBG_EVENT(bs->file, BLKDBG_CORRUPTION);
     if (s->rw && s->version >= 3 && qemu_in_coroutine()) {
