@@ -255,6 +255,7 @@ struct BDRVQcow2State {
     Qcow2InFlight *in_flight;
     GArray *pending_frees;          /* Qcow2PendingFree */
     bool corrupt;                   /* marked corrupt: every request fails */
+    uint64_t file_end;              /* the end of our furthest completed write */
     bool signalled_corrupt;
 };
 
@@ -317,6 +318,8 @@ int coroutine_fn qcow2_co_zero_clusters(BlockDriverState *bs, uint64_t offset, u
 int coroutine_fn qcow2_co_read_cluster_data(BlockDriverState *bs, uint64_t offset,
                                             uint64_t bytes, uint64_t l2_entry,
                                             QEMUIOVector *qiov, size_t qiov_offset);
+/* Work around io.c keeping a stale file length after out-of-order extending writes. */
+void qcow2_file_grew(BlockDriverState *bs, uint64_t end);
 void qcow2_in_flight_add(BDRVQcow2State *s, Qcow2InFlight *r, uint64_t start, uint64_t end);
 void qcow2_in_flight_remove(BDRVQcow2State *s, Qcow2InFlight *r);
 void coroutine_fn qcow2_in_flight_wait(BDRVQcow2State *s, uint64_t start, uint64_t end);

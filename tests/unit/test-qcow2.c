@@ -11,6 +11,7 @@
 #include "util/aio.h"
 #include "block/block-backend.h"
 #include "qobject/qdict.h"
+#include <fcntl.h>
 #include "../../block/qcow2/qcow2.h"
 
 static void put32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = v; }
@@ -361,6 +362,50 @@ static void test_driver_zero_discard_truncate(void)
     unlink(path);
 }
 
+/* Bump the stored refcount of a free cluster behind the driver's back: a leak. */
+static void make_leak(const char *path, uint64_t cluster)
+{
+    int fd = open(path, O_RDWR);
+    uint8_t one[2] = { 0, 1 };
+    g_assert(fd >= 0);
+    /* 64 KiB clusters, 16-bit refcounts: the first refcount block is cluster 2 */
+    g_assert_cmpint(pwrite(fd, one, 2, 2 * 65536 + cluster * 2), ==, 2);
+    g_assert_cmpint(ftruncate(fd, (cluster + 1) * 65536), ==, 0);   /* inside the file */
+    close(fd);
+}
+
+static void test_driver_check_repair(void)
+{
+    g_autofree char *path = make_image("size=4194304");
+    BlockBackend *blk = open_image(path);
+    BdrvCheckResult res = { 0 };
+    uint8_t buf[4096] = { 1 };
+
+    g_assert_cmpint(blk_pwrite(blk, 0, sizeof(buf), buf, 0), >=, 0);
+    blk_unref(blk);
+    make_leak(path, 40);
+    blk = open_image(path);
+    g_assert_cmpint(bdrv_check(blk_bs(blk), &res, 0), ==, 0);
+    g_assert_cmpint(res.leaks, ==, 1);
+    g_assert_cmpint(res.corruptions, ==, 0);
+    memset(&res, 0, sizeof(res));
+    g_assert_cmpint(bdrv_check(blk_bs(blk), &res, BDRV_FIX_LEAKS), ==, 0);
+    g_assert_cmpint(res.leaks_fixed, ==, 1);
+    check_clean(blk);
+    blk_unref(blk);
+
+    /* a dirty image (lazy refcounts) is repaired when opened read-write */
+    make_leak(path, 41);
+    int fd = open(path, O_RDWR);
+    uint8_t dirty = 1;
+    g_assert_cmpint(pwrite(fd, &dirty, 1, 79), ==, 1);
+    close(fd);
+    blk = open_image(path);
+    check_clean(blk);
+    blk_unref(blk);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -374,5 +419,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/snapshot/table", test_snapshot_table);
     g_test_add_func("/qcow2/driver/concurrent-writes", test_driver_concurrent_writes);
     g_test_add_func("/qcow2/driver/zero-discard-truncate", test_driver_zero_discard_truncate);
+    g_test_add_func("/qcow2/driver/check-repair", test_driver_check_repair);
     return g_test_run();
 }
