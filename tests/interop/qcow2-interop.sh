@@ -137,5 +137,33 @@ qemu-io -f raw "${raw_cmds[@]}" "$T/w.raw" >/dev/null
 t "workload: qemu-img compare" qemu-img compare -f qcow2 -F raw "$T/w.qcow2" "$T/w.raw"
 t "workload: qemu-img check" clean "$T/w.qcow2"
 
+echo "== 4. crash: kill -9 mid-workload, then qemu-img check"
+for round in 1 2 3; do
+    rm -f "$T/k.qcow2"
+    "$GIMG" create -q -f qcow2 -o cluster_size=4k "$T/k.qcow2" 256M
+    kcmds=()
+    for i in $(seq 1 3000); do
+        off=$(( (RANDOM * 32768 + RANDOM) % (255 * 1024 * 1024) / 512 * 512 ))
+        case $((RANDOM % 5)) in
+        0) kcmds+=(-c "discard $((off / 4096 * 4096)) 65536") ;;
+        1) kcmds+=(-c "write -z $off 20480") ;;
+        *) kcmds+=(-c "write -P 7 $off 12800") ;;
+        esac
+        [ $((i % 200)) -eq 0 ] && kcmds+=(-c "flush")
+    done
+    "$GIO" "${kcmds[@]}" "$T/k.qcow2" >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.$((RANDOM % 6 + 2))
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    out=$(qemu-img check "$T/k.qcow2" 2>&1)
+    if echo "$out" | grep -q -E "^[0-9]+ errors were found|^ERROR"; then
+        fail "crash round $round: corruption"
+        echo "$out" | head -10
+    else
+        pass "crash round $round: no corruption ($(echo "$out" | grep -o '[0-9]* leaked' || echo '0 leaked'))"
+    fi
+done
+
 echo "== result: $fails failure(s)"
 [ $fails -eq 0 ]
