@@ -173,6 +173,15 @@ static G_GNUC_UNUSED void fake_refresh_limits(BlockDriverState *bs, Error **errp
     bs->bl.max_transfer = s->max_transfer;
 }
 
+static G_GNUC_UNUSED void fake_close(BlockDriverState *bs)
+{
+    FakeState *s = bs->opaque;
+
+    g_free(s->data);
+    g_free(s->alloc);
+    g_array_free(s->log, true);
+}
+
 static const BlockDriver fake_drv = {
     .format_name = "fake",
     .flags = BDRV_F_SUPPORTS_BACKING,
@@ -185,6 +194,7 @@ static const BlockDriver fake_drv = {
     .co_getlength = fake_co_getlength,
     .co_block_status = fake_co_block_status,
     .refresh_limits = fake_refresh_limits,
+    .close = fake_close,
 };
 
 /* A writable fake node named name (NULL: automatic) of size bytes. */

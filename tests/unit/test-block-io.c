@@ -228,7 +228,7 @@ static void test_dirty_bitmap(void)
     uint8_t buf[100] = { 1 };
 
     g_assert_null(bdrv_create_dirty_bitmap(bs, 1000, "x", &err));
-    g_assert_cmpstr(error_get_pretty(err), ==, "Granularity must be power of 2, and at least 512");
+    g_assert_cmpstr(error_get_pretty(err), ==, "Granularity must be power of 2 and at least 512");
     error_free(err);
     err = NULL;
     bm = bdrv_create_dirty_bitmap(bs, 64 * KiB, "b0", &error_abort);
