@@ -400,7 +400,22 @@ static bool blkdebug_check_limits(BDRVBlkdebugState *s, Error **errp)
     return true;
 }
 
+static void blkdebug_close(BlockDriverState *bs);
+
+static int blkdebug_open_inner(BlockDriverState *bs, QDict *options, Error **errp);
+
+/* The core does not call close() after a failed open: free what was parsed. */
 static int blkdebug_open(BlockDriverState *bs, QDict *options, int flags, Error **errp)
+{
+    int ret = blkdebug_open_inner(bs, options, errp);
+
+    if (ret < 0) {
+        blkdebug_close(bs);
+    }
+    return ret;
+}
+
+static int blkdebug_open_inner(BlockDriverState *bs, QDict *options, Error **errp)
 {
     BDRVBlkdebugState *s = bs->opaque;
     g_autofree char *image = bdrv_opt_take_str(options, "x-image");
