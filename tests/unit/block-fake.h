@@ -138,7 +138,11 @@ static G_GNUC_UNUSED int coroutine_fn fake_co_pdiscard(BlockDriverState *bs, int
 
 static G_GNUC_UNUSED int coroutine_fn fake_co_flush(BlockDriverState *bs)
 {
+    FakeState *s = bs->opaque;
+
     fake_log(bs, 'f', 0, 0, 0);
+    fake_maybe_hold(s);
+    s->active--;
     return 0;
 }
 
