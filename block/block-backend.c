@@ -385,7 +385,7 @@ static void blk_dec_in_flight(BlockBackend *blk)
 {
     assert(blk->in_flight > 0);
     blk->in_flight--;
-    aio_notify(qemu_get_aio_context());
+    aio_kick(qemu_get_aio_context());
 }
 
 static void coroutine_fn blk_wait_while_drained(BlockBackend *blk)

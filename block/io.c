@@ -86,7 +86,7 @@ void bdrv_dec_in_flight(BlockDriverState *bs)
     assert(bs->in_flight > 0);
     bs->in_flight--;
     /* a drain may be polling for this */
-    aio_notify(qemu_get_aio_context());
+    aio_kick(qemu_get_aio_context());
 }
 
 /*
