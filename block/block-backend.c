@@ -385,7 +385,7 @@ static void blk_dec_in_flight(BlockBackend *blk)
 {
     assert(blk->in_flight > 0);
     blk->in_flight--;
-    aio_notify(qemu_get_aio_context());
+    aio_kick(qemu_get_aio_context());
 }
 
 static void coroutine_fn blk_wait_while_drained(BlockBackend *blk)
@@ -395,8 +395,8 @@ static void coroutine_fn blk_wait_while_drained(BlockBackend *blk)
     }
 }
 
-static int blk_check_byte_request(BlockBackend *blk, int64_t offset, int64_t bytes,
-                                  bool is_write)
+static int coroutine_fn blk_check_byte_request(BlockBackend *blk, int64_t offset,
+                                               int64_t bytes, bool is_write)
 {
     int64_t len;
 
@@ -409,7 +409,7 @@ static int blk_check_byte_request(BlockBackend *blk, int64_t offset, int64_t byt
     if (is_write && blk->allow_write_beyond_eof) {
         return 0;
     }
-    len = bdrv_getlength(blk_bs(blk));
+    len = bdrv_co_getlength(blk_bs(blk));       /* cached: no wrapper, no poll */
     if (len < 0) {
         return len;
     }

@@ -107,7 +107,7 @@ static void coroutine_fn co_call_entry(void *opaque)
         break;
     }
     c->done = true;
-    aio_notify(qemu_get_aio_context());
+    aio_kick(qemu_get_aio_context());
 }
 
 static int64_t co_call_run(CoCall *c)

@@ -290,7 +290,7 @@ void aio_notify(AioContext *ctx)
 }
 
 /* Called after publishing work: wake the owner only if it may be sleeping. */
-static void aio_kick(AioContext *ctx)
+void aio_kick(AioContext *ctx)
 {
     if (__atomic_load_n(&ctx->notify_me, __ATOMIC_SEQ_CST)) {
         aio_notify(ctx);

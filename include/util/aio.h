@@ -81,6 +81,14 @@ bool aio_poll(AioContext *ctx, bool blocking);
  * Thread-safe; costs an eventfd write unless a notification is already pending.
  */
 void aio_notify(AioContext *ctx);
+/*
+ * After changing state that a waiter re-checks (in-flight counters, done flags):
+ * notify ctx only if an aio_poll(ctx, true) is blocked in it right now. A change
+ * made in ctx's own thread needs nothing (the poll that dispatched it returns, or
+ * the waiter checks before it blocks), so the request path costs no system call.
+ * Thread-safe.
+ */
+void aio_kick(AioContext *ctx);
 
 /*
  * Wait (running ctx's loop) while cond is true: the drain/wait primitive.
