@@ -911,6 +911,9 @@ int64_t coroutine_fn bdrv_co_get_allocated_file_size(BlockDriverState *bs)
     if (bs->drv->co_get_allocated_file_size) {
         return bs->drv->co_get_allocated_file_size(bs);
     }
+    if (bs->drv->protocol_name) {
+        return -ENOTSUP;        /* blkdebug: QEMU reports no size for protocols */
+    }
     if (bs->file) {
         return bdrv_co_get_allocated_file_size(bs->file->bs);
     }

@@ -346,6 +346,14 @@ static void report_leftover(QDict *options, int flags, const BlockDriver *drv, E
 {
     const char *key = qdict_entry_key(qdict_first(options));
 
+    for (const QDictEntry *e = qdict_first(options); e; e = qdict_next(options, e)) {
+        const char *k = qdict_entry_key(e);
+        if (!(drv->flags & BDRV_F_SUPPORTS_BACKING) &&
+            (!strcmp(k, "backing") || g_str_has_prefix(k, "backing."))) {
+            error_setg(errp, "Driver doesn't support backing files");
+            return;
+        }
+    }
     if (flags & BDRV_O_PROTOCOL) {
         error_setg(errp, "Block protocol '%s' doesn't support the option '%s'",
                    drv->format_name, key);

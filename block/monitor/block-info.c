@@ -153,9 +153,7 @@ BlockDeviceInfo *block_device_info(BlockBackend *blk, BlockDriverState *bs, bool
         if (flat || !bdrv_filter_or_cow_bs(bs0)) {
             break;
         }
-        if (bs0->backing) {
-            info->backing_file_depth++;
-        }
+        info->backing_file_depth++;     /* QEMU counts filtered children too */
         bs0 = bdrv_filter_or_cow_bs(bs0);
         image = &(*image)->backing_image;
     }

@@ -99,22 +99,19 @@ static bool parse_on_off(const char *key, const char *v, bool *out, Error **errp
 static bool parse_error_action(const char *v, bool is_read, BlockdevOnError *out,
                                Error **errp)
 {
-    int i;
-
-    for (i = 0; i < BLOCKDEV_ON_ERROR__MAX; i++) {
-        if (!strcmp(v, BlockdevOnError_str(i))) {
-            break;
-        }
-    }
-    if (i == BLOCKDEV_ON_ERROR__MAX) {
+    /* -drive takes fewer actions than QMP: no "auto", and "enospc" only for writes */
+    if (!strcmp(v, "ignore")) {
+        *out = BLOCKDEV_ON_ERROR_IGNORE;
+    } else if (!strcmp(v, "report")) {
+        *out = BLOCKDEV_ON_ERROR_REPORT;
+    } else if (!strcmp(v, "stop")) {
+        *out = BLOCKDEV_ON_ERROR_STOP;
+    } else if (!is_read && !strcmp(v, "enospc")) {
+        *out = BLOCKDEV_ON_ERROR_ENOSPC;
+    } else {
         error_setg(errp, "'%s' invalid %s error action", v, is_read ? "read" : "write");
         return false;
     }
-    if (is_read && i == BLOCKDEV_ON_ERROR_ENOSPC) {
-        error_setg(errp, "enospc is not supported as read error action");
-        return false;
-    }
-    *out = i;
     return true;
 }
 
@@ -212,6 +209,9 @@ static bool drive_block_options(QDict *opts, int *flags, bool *writethrough, Err
             return false;
         }
         qdict_put_str(opts, "read-only", b ? "on" : "off");
+        if (b) {
+            *flags &= ~BDRV_O_RDWR;
+        }
     }
     if (cache) {
         int cflags = 0;
@@ -339,6 +339,13 @@ static bool drive_new(QDict *opts, Error **errp)
             goto fail;
         }
     }
+    if (blk_bs(blk) && blk_bs(blk)->probed && !strcmp(blk_bs(blk)->drv->format_name, "raw")) {
+        fprintf(stderr, "WARNING: Image format was not specified for '%s' and probing "
+                "guessed raw.\n         Automatically detecting the format is dangerous "
+                "for raw images, write operations on block 0 will be restricted.\n"
+                "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+                file ? file : blk_bs(blk)->filename);
+    }
     if (!blk_set_name(blk, id, errp)) {
         blk_unref(blk);
         goto fail;
@@ -359,28 +366,24 @@ fail:
 
 static bool blockdev_cmdline(const CmdlineBlockOpt *o, Error **errp)
 {
-    QDict *flat;
+    BlockdevOptions *opts = NULL;
+    Error *err = NULL;
+    bool ok;
 
-    if (o->optarg[0] == '{') {
-        /* JSON: typed, checked against the schema like blockdev-add */
-        BlockdevOptions *opts = NULL;
-        Error *err = NULL;
-
-        if (!qapi_in_BlockdevOptions(QOBJECT(o->opts), NULL, &opts, errp)) {
-            return false;
-        }
-        qmp_blockdev_add(opts, &err);
-        qapi_free_BlockdevOptions(opts);
-        if (err) {
-            error_propagate(errp, err);
-            return false;
-        }
-        return true;
+    /* checked against the schema like blockdev-add; key=value leaves are strings */
+    qapi_keyval_input = o->optarg[0] != '{';
+    ok = qapi_in_BlockdevOptions(QOBJECT(o->opts), NULL, &opts, errp);
+    qapi_keyval_input = false;
+    if (!ok) {
+        return false;
     }
-    /* key=value: string leaves, checked by the drivers when they open */
-    flat = qdict_clone_shallow(o->opts);
-    qdict_flatten(flat);
-    return blockdev_add_flat(flat, errp) != NULL;
+    qmp_blockdev_add(opts, &err);
+    qapi_free_BlockdevOptions(opts);
+    if (err) {
+        error_propagate(errp, err);
+        return false;
+    }
+    return true;
 }
 
 bool blockdev_init_cmdline(const SysemuConfig *cfg, Error **errp)
