@@ -20,7 +20,7 @@
 # normalised; everything else must be identical.
 #
 # Binaries: QEMU_IO_REF (default: qemu-io on $PATH) and GODWIT_IO (default
-# $GODWIT_BUILD_DIR/godwit-io, GODWIT_BUILD_DIR default <repo>/build).
+# $GODWIT_BUILD_DIR/tools/godwit-io, GODWIT_BUILD_DIR default <repo>/build).
 # Images are created with QEMU_IMG_REF (default: qemu-img on $PATH).
 #
 # Exit status: 0 all equal, 1 a difference, 77 (skip) a binary is missing.
@@ -33,7 +33,7 @@ build=${GODWIT_BUILD_DIR:-$repo/build}
 
 REF_IO=${QEMU_IO_REF:-$(command -v qemu-io || echo /usr/bin/qemu-io)}
 REF_IMG=${QEMU_IMG_REF:-$(command -v qemu-img || echo /usr/bin/qemu-img)}
-OUR_IO=${GODWIT_IO:-$build/godwit-io}
+OUR_IO=${GODWIT_IO:-$build/tools/godwit-io}
 
 verbose=0
 if [ "${1:-}" = -v ]; then
