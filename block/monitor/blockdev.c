@@ -339,13 +339,6 @@ static bool drive_new(QDict *opts, Error **errp)
             goto fail;
         }
     }
-    if (blk_bs(blk) && blk_bs(blk)->probed && !strcmp(blk_bs(blk)->drv->format_name, "raw")) {
-        fprintf(stderr, "WARNING: Image format was not specified for '%s' and probing "
-                "guessed raw.\n         Automatically detecting the format is dangerous "
-                "for raw images, write operations on block 0 will be restricted.\n"
-                "         Specify the 'raw' format explicitly to remove the restrictions.\n",
-                file ? file : blk_bs(blk)->filename);
-    }
     if (!blk_set_name(blk, id, errp)) {
         blk_unref(blk);
         goto fail;
