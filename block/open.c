@@ -354,6 +354,14 @@ static void report_leftover(QDict *options, int flags, const BlockDriver *drv, E
 {
     const char *key = qdict_entry_key(qdict_first(options));
 
+    for (const QDictEntry *e = qdict_first(options); e; e = qdict_next(options, e)) {
+        const char *k = qdict_entry_key(e);
+        if (!(drv->flags & BDRV_F_SUPPORTS_BACKING) &&
+            (!strcmp(k, "backing") || g_str_has_prefix(k, "backing."))) {
+            error_setg(errp, "Driver doesn't support backing files");
+            return;
+        }
+    }
     if (flags & BDRV_O_PROTOCOL) {
         error_setg(errp, "Block protocol '%s' doesn't support the option '%s'",
                    drv->format_name, key);
@@ -451,6 +459,12 @@ BlockDriverState *bdrv_open_inherit(const char *filename, const char *reference,
             if (!drv) {
                 goto fail_opts;
             }
+        } else if (!drv && qdict_get_try_str(options, "filename")) {
+            /* an explicit filename option is never parsed for a "proto:" prefix */
+            drv = bdrv_find_protocol(qdict_get_try_str(options, "filename"), false, errp);
+            if (!drv) {
+                goto fail_opts;
+            }
         }
         if (!drv) {
             error_setg(errp, "Must specify either driver or file");
@@ -487,9 +501,6 @@ BlockDriverState *bdrv_open_inherit(const char *filename, const char *reference,
     }
     bs->open_flags = flags;
     bs->read_only = !(flags & BDRV_O_RDWR);
-    if (!bdrv_assign_node_name(bs, node_name, errp)) {
-        goto fail;
-    }
 
     if (!(flags & BDRV_O_PROTOCOL)) {
         bool has_file = filename || qdict_haskey(options, "file");
@@ -521,6 +532,13 @@ BlockDriverState *bdrv_open_inherit(const char *filename, const char *reference,
     }
     (void)parent;
     (void)role;
+    /*
+     * Named (and listed) after the file child, as QEMU does: query-named-block-nodes
+     * lists nodes newest first, so a format node comes before its file node.
+     */
+    if (!bdrv_assign_node_name(bs, node_name, errp)) {
+        goto fail;
+    }
     if (open_driver(bs, drv, options, file, errp) < 0) {
         goto fail;
     }

@@ -6,6 +6,7 @@
  * (contract in include/qapi/qapi-runtime.h).
  */
 #include "util/osdep.h"
+#include "util/cutils.h"
 #include "qapi/qapi-runtime.h"
 
 char *qapi_path(const char *parent, const char *member)
@@ -58,6 +59,16 @@ bool qapi_check_unexpected(QDict *dict, const char *path, Error **errp)
     return true;
 }
 
+bool qapi_keyval_input;
+
+/* In keyval mode (-blockdev key=value), scalars arrive as strings. */
+static const char *keyval_str(QObject *obj)
+{
+    QString *s = qapi_keyval_input ? qobject_to(QString, obj) : NULL;
+
+    return s ? qstring_get_str(s) : NULL;
+}
+
 bool qapi_in_str(QObject *obj, const char *path, char **out, Error **errp)
 {
     QString *s = qobject_to(QString, obj);
@@ -73,7 +84,17 @@ bool qapi_in_str(QObject *obj, const char *path, char **out, Error **errp)
 bool qapi_in_number(QObject *obj, const char *path, double *out, Error **errp)
 {
     QNum *n = qobject_to(QNum, obj);
+    const char *kv = keyval_str(obj);
 
+    if (kv) {
+        char *end;
+        *out = strtod(kv, &end);
+        if (!*kv || *end) {
+            error_setg(errp, "Parameter '%s' expects number", path ? path : "null");
+            return false;
+        }
+        return true;
+    }
     if (!n) {
         qapi_err_type(errp, path, "number");
         return false;
@@ -85,7 +106,21 @@ bool qapi_in_number(QObject *obj, const char *path, double *out, Error **errp)
 bool qapi_in_bool(QObject *obj, const char *path, bool *out, Error **errp)
 {
     QBool *b = qobject_to(QBool, obj);
+    const char *kv = keyval_str(obj);
 
+    if (kv) {
+        if (!strcmp(kv, "on") || !strcmp(kv, "yes") || !strcmp(kv, "true") ||
+            !strcmp(kv, "y")) {
+            *out = true;
+        } else if (!strcmp(kv, "off") || !strcmp(kv, "no") || !strcmp(kv, "false") ||
+                   !strcmp(kv, "n")) {
+            *out = false;
+        } else {
+            error_setg(errp, "Parameter '%s' expects 'on' or 'off'", path ? path : "null");
+            return false;
+        }
+        return true;
+    }
     if (!b) {
         qapi_err_type(errp, path, "boolean");
         return false;
@@ -113,6 +148,15 @@ bool qapi_in_any(QObject *obj, const char *path, QObject **out, Error **errp)
 bool qapi_in_int(QObject *obj, const char *path, int64_t *out, Error **errp)
 {
     QNum *n = qobject_to(QNum, obj);
+    const char *kv = keyval_str(obj);
+
+    if (kv) {
+        if (qemu_strtoi64(kv, NULL, 0, out) < 0) {
+            error_setg(errp, "Parameter '%s' expects integer", path ? path : "null");
+            return false;
+        }
+        return true;
+    }
 
     if (!n || !qnum_get_try_int(n, out)) {
         qapi_err_type(errp, path, "integer");
@@ -143,8 +187,16 @@ static bool in_int_range(QObject *obj, const char *path, int64_t min, int64_t ma
 bool qapi_in_uint64(QObject *obj, const char *path, uint64_t *out, Error **errp)
 {
     QNum *n = qobject_to(QNum, obj);
+    const char *kv = keyval_str(obj);
     int64_t v;
 
+    if (kv) {
+        if (qemu_strtou64(kv, NULL, 0, out) < 0) {
+            error_setg(errp, "Parameter '%s' expects integer", path ? path : "null");
+            return false;
+        }
+        return true;
+    }
     if (n && qnum_get_try_uint(n, out)) {
         return true;
     }
@@ -159,6 +211,18 @@ bool qapi_in_uint64(QObject *obj, const char *path, uint64_t *out, Error **errp)
 
 bool qapi_in_size(QObject *obj, const char *path, uint64_t *out, Error **errp)
 {
+    const char *kv = keyval_str(obj);
+
+    if (kv) {
+        if (qemu_strtosz(kv, NULL, out) < 0) {
+            error_setg(errp, "Parameter '%s' expects a non-negative number below 2^64",
+                       path ? path : "null");
+            error_append_hint(errp, "Optional suffix k, M, G, T, P or E means kilo-, mega-, "
+                              "giga-, tera-, peta-\nand exabytes, respectively.\n");
+            return false;
+        }
+        return true;
+    }
     return qapi_in_uint64(obj, path, out, errp);
 }
 
@@ -225,7 +289,13 @@ bool qapi_in_enum(QObject *obj, const char *path, const char *const lookup[], in
     }
     i = qapi_enum_parse(lookup, qstring_get_str(s));
     if (i < 0 || i >= max) {
-        error_setg(errp, "Parameter '%s' does not accept value '%s'", path ? path : "null",
+        /* QEMU names the member itself here, not its path; list elements are "null" */
+        const char *name = path ? strrchr(path, '.') : NULL;
+        name = name ? name + 1 : path;
+        if (name && name[strlen(name) - 1] == ']') {
+            name = NULL;
+        }
+        error_setg(errp, "Parameter '%s' does not accept value '%s'", name ? name : "null",
                    qstring_get_str(s));
         return false;
     }

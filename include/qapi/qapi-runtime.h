@@ -40,6 +40,14 @@ QDict *qapi_in_dict(QObject *obj, const char *path, Error **errp);
 /* Fail with "Parameter 'x' is unexpected" if dict still has members. */
 bool qapi_check_unexpected(QDict *dict, const char *path, Error **errp);
 
+/*
+ * Keyval mode, for command-line options parsed by keyval_parse (-blockdev
+ * key=value): scalar members arrive as strings and the builtin visitors parse
+ * them as QEMU's keyval visitor does ("Parameter 'x' expects integer").
+ * Set it around one qapi_in_*() call, main loop only.
+ */
+extern bool qapi_keyval_input;
+
 /* Builtin input visitors. */
 bool qapi_in_str(QObject *obj, const char *path, char **out, Error **errp);
 bool qapi_in_number(QObject *obj, const char *path, double *out, Error **errp);
