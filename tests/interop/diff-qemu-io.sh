@@ -30,6 +30,8 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=${GODWIT_BUILD_DIR:-$repo/build}
+# the tools run inside a scratch directory: relative paths must not break
+case "$build" in /*) ;; *) build=$PWD/$build ;; esac
 
 REF_IO=${QEMU_IO_REF:-$(command -v qemu-io || echo /usr/bin/qemu-io)}
 REF_IMG=${QEMU_IMG_REF:-$(command -v qemu-img || echo /usr/bin/qemu-img)}

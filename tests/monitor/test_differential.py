@@ -59,13 +59,32 @@ HMP_SESSION = b'\n'.join([b'info status', b'stop', b'info status', b'c', b'bogus
 def normalise(text):
     text = re.sub(rb'"(seconds|microseconds)": \d+', rb'"\1": N', text)
     text = re.sub(rb'"package": "[^"]*"', b'"package": "PKG"', text)
-    return text
+    # QEMU answers the exec-oob request (id 9) from its parser, racing the
+    # in-band replies still queued: only its text is compared, not its position.
+    replies = re.split(rb'(?m)^(?=\{)', text)
+    oob = [r for r in replies if re.search(rb'"id": 9\b', r)]
+    return b''.join([r for r in replies if r not in oob] + oob)
 
 
 def run(argv, data):
     p = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=60)
     return p.returncode, normalise(p.stdout)
+
+
+def run_reference(argv, data, attempts=6):
+    # Debian's qemu-system-x86_64 7.2 hangs on 'quit' in about one run in four
+    # once OOB is enabled on a stdio monitor (never without OOB). That is the
+    # reference's flake, not a difference: a good run takes ~30 ms, so retry
+    # with a short timeout.
+    for _ in range(attempts - 1):
+        try:
+            p = subprocess.run(argv, input=data, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=5)
+            return p.returncode, normalise(p.stdout)
+        except subprocess.TimeoutExpired:
+            print('note: reference qemu hung, retrying', file=sys.stderr)
+    return run(argv, data)
 
 
 def main():
@@ -79,7 +98,7 @@ def main():
     for what, args, data in (('qmp', ['-qmp', 'stdio'], QMP_SESSION),
                              ('qmp-pretty', ['-qmp-pretty', 'stdio'], QMP_SESSION),
                              ('hmp', ['-monitor', 'stdio'], HMP_SESSION)):
-        ref_rc, ref = run([qemu] + common + ['-accel', 'tcg'] + args, data)
+        ref_rc, ref = run_reference([qemu] + common + ['-accel', 'tcg'] + args, data)
         got_rc, got = run([godwit_binary()] + common + ['-accel', 'qtest'] + args, data)
         if (ref_rc, ref) != (got_rc, got):
             failed = True
