@@ -5,7 +5,8 @@
  * The godwit binary: parse the command line (vl.c), daemonize if asked, create
  * chardevs and monitors, start the accelerator, the block layer and devices, set
  * the initial run state, then run the main loop (aio_poll on the main
- * AioContext) until a shutdown request; exit 0 after flushing monitor output.
+ * AioContext) until a shutdown request; exit 0 (or the guest's exit status when
+ * the guest ended the run) after flushing monitor output.
  */
 #include "util/osdep.h"
 #include "system/vl.h"
@@ -279,5 +280,5 @@ int main(int argc, char **argv)
     if (vl.pidfile) {
         unlink(vl.pidfile);
     }
-    return 0;
+    return qemu_system_exit_status();
 }
