@@ -16,6 +16,7 @@
 #include "chardev/char.h"
 #include "monitor/monitor.h"
 #include "util/aio.h"
+#include "block/block.h"
 
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -275,6 +276,7 @@ int main(int argc, char **argv)
     }
 
     qemu_run_exit_notifiers();
+    bdrv_close_all();           /* flush format metadata (qcow2 caches) before exit */
     qemu_chr_flush_all_and_close(5000);
     monitor_cleanup();
     if (vl.pidfile) {
