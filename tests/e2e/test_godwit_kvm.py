@@ -200,6 +200,38 @@ def test_no_shutdown_reset():
     check(out.count('hello: Godwit guest up') == 2, 'the guest ran twice (reset reloads it)')
 
 
+def test_triple_fault():
+    vm = launch('fault', ['-no-reboot'])
+    ev = vm.qmp.event_wait('SHUTDOWN')
+    check(ev['data'] == {'guest': True, 'reason': 'guest-reset'},
+          '-no-reboot: triple fault -> SHUTDOWN guest-reset: %r' % ev['data'])
+    status, out = finish(vm)
+    check(status == 0, '-no-reboot: exit status 0 as QEMU')
+    vm = launch('fault')
+    for i in range(2):
+        ev = vm.qmp.event_wait('RESET')
+        check(ev['data'] == {'guest': True, 'reason': 'guest-reset'},
+              'triple fault %d -> RESET guest-reset, program runs again' % (i + 1))
+    vm.cmd('quit')
+    status, out = finish(vm)
+    check(status == 0 and out.count('fault: executing ud2') >= 2, 'quit ends the reboot loop')
+
+
+def test_no_kernel_and_signal():
+    vm = VM(GODWIT, ['-accel', 'kvm', '-display', 'none']).launch()
+    st = vm.cmd('query-status')['return']['status']
+    check(st == 'running', 'no -kernel: the machine exists, nothing runs: %s' % st)
+    vm.shutdown()
+    img = image('sig.img', 256)
+    vm = launch('blk-pattern mib=192 seed=1', drive(img))
+    time.sleep(0.1)
+    vm.proc.terminate()
+    ev = vm.qmp.event_wait('SHUTDOWN')
+    status, out = finish(vm)
+    check(ev['data'] == {'guest': False, 'reason': 'host-signal'} and status == 0,
+          'SIGTERM mid-write: SHUTDOWN host-signal, exit 0')
+
+
 def test_raw_pattern_and_devices():
     img = image('raw.img', 64)
     img2 = image('raw2.img', 16)
@@ -331,7 +363,8 @@ def main():
               file=sys.stderr)
         return 77
     for t in (test_cmdline, test_boot_time, test_exit_status_and_shutdown, test_prelaunch_cont,
-              test_no_shutdown_reset, test_raw_pattern_and_devices, test_qcow2_backing,
+              test_no_shutdown_reset, test_triple_fault, test_no_kernel_and_signal,
+              test_raw_pattern_and_devices, test_qcow2_backing,
               test_stop_cont_mid_write, test_werror_stop):
         print('== ' + t.__name__, flush=True)
         try:
