@@ -168,6 +168,9 @@ def test_prelaunch_cont():
     check(cpus[0]['qom-path'] == '/machine/unattached/device[0]' and cpus[0]['target'] ==
           'x86_64' and cpus[1]['cpu-index'] == 1, 'query-cpus-fast members')
     check(vm.cmd('query-kvm')['return'] == {'enabled': True, 'present': True}, 'query-kvm')
+    hmp = vm.cmd('human-monitor-command', {'command-line': 'info cpus'})['return']
+    check(hmp == '* CPU #0: thread_id=%d\r\n  CPU #1: thread_id=%d\r\n' % tuple(tids),
+          'HMP info cpus: %r' % hmp)
     time.sleep(0.1)
     check(vm.proc.poll() is None, '-S: the guest has not run')
     check(vm.cmd('cont') == {'return': {}}, 'cont')
