@@ -37,6 +37,7 @@ struct KvmVcpu {
     bool need_complete;          /* last exit was I/O or MMIO: re-enter before parking */
     bool parked;                 /* protected by vm->lock */
     uint64_t exits;              /* read by others with __atomic */
+    pid_t tid;                   /* host thread id once started; protected by vm->lock */
 };
 
 /*
@@ -75,6 +76,9 @@ struct KvmVm {
     KvmStopReason stop_reason;
     int stop_status;
     char stop_msg[256];
+    /* Set before kvm_vm_start by the controlling thread; called by the first stop. */
+    KvmStopNotify *stop_notify;
+    void *stop_opaque;
 };
 
 /* kvm-vcpu.c: record a stop that is not a plain request (first stop wins). */

@@ -196,8 +196,11 @@ static void kvm_vm_kick_all_locked(KvmVm *vm)
 
 void kvm_vm_stop_with(KvmVm *vm, KvmStopReason reason, int status, const char *fmt, ...)
 {
+    KvmStopNotify *notify = NULL;
+
     pthread_mutex_lock(&vm->lock);
     if (!vm->stop_req) {
+        notify = vm->stop_notify;
         va_list ap;
         vm->stop_reason = reason;
         vm->stop_status = status;
@@ -209,6 +212,44 @@ void kvm_vm_stop_with(KvmVm *vm, KvmStopReason reason, int status, const char *f
     }
     pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);
+    if (notify) {
+        notify(vm->stop_opaque);
+    }
+}
+
+void kvm_vm_set_stop_notify(KvmVm *vm, KvmStopNotify *fn, void *opaque)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->stop_notify = fn;
+    vm->stop_opaque = opaque;
+    pthread_mutex_unlock(&vm->lock);
+}
+
+void kvm_vm_rearm(KvmVm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    assert(!vm->started || (vm->joined && !vm->nr_running));
+    vm->started = false;
+    vm->joined = false;
+    vm->pause_req = 0;
+    __atomic_store_n(&vm->stop_req, 0, __ATOMIC_SEQ_CST);
+    vm->stop_reason = KVM_GODWIT_STOP_NONE;
+    vm->stop_status = 0;
+    vm->stop_msg[0] = '\0';
+    for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+        vm->vcpus[i]->thread_started = false;
+        vm->vcpus[i]->need_complete = false;
+        vm->vcpus[i]->tid = 0;
+    }
+    pthread_mutex_unlock(&vm->lock);
+}
+
+pid_t kvm_vcpu_thread_id(KvmVcpu *cpu)
+{
+    pthread_mutex_lock(&cpu->vm->lock);
+    pid_t tid = cpu->tid;
+    pthread_mutex_unlock(&cpu->vm->lock);
+    return tid;
 }
 
 void kvm_vm_request_stop(KvmVm *vm, int status)
@@ -315,6 +356,10 @@ static void *kvm_vcpu_thread_fn(void *opaque)
     sigset_t set;
 
     kvm_current_vcpu = cpu;
+    pthread_mutex_lock(&vm->lock);
+    cpu->tid = gettid();
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
     sigemptyset(&set);
     sigaddset(&set, GODWIT_SIG_KICK);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -368,6 +413,11 @@ bool kvm_vm_start(KvmVm *vm, bool start_paused, Error **errp)
         }
         cpu->thread_started = true;
         vm->nr_running++;
+    }
+    for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+        while (!vm->vcpus[i]->tid) {        /* query-cpus-fast reports it at once */
+            pthread_cond_wait(&vm->cond, &vm->lock);
+        }
     }
     pthread_mutex_unlock(&vm->lock);
     return true;

@@ -206,6 +206,7 @@ void kvm_vm_destroy(KvmVm *vm)
     if (!vm) {
         return;
     }
+    kvm_vm_set_stop_notify(vm, NULL, NULL);
     if (vm->started && !vm->joined) {
         kvm_vm_request_stop(vm, -1);
         kvm_vm_wait(vm, -1, NULL, NULL);

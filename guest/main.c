@@ -15,6 +15,7 @@ static const Workload workloads[] = {
     { "hello", hello_main, "print a greeting and the parameters" },
     { "io-loop", io_loop_main, "n=N: N port writes to the null port" },
     { "mmio-loop", mmio_loop_main, "n=N: N stores to the null MMIO page" },
+    { "fault", fault_main, "execute ud2: a triple fault (the machine's guest-reset path)" },
     { "blk-pattern", blk_pattern_main,
       "mib=N seed=S [off=MIB qd=Q kib=K evt=0|1 irq=0|1 dev=N]: write the pattern, read back, verify" },
     { "blk-verify", blk_verify_main, "mib=N seed=S [...]: verify a pattern written earlier" },

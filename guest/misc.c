@@ -51,3 +51,10 @@ int mmio_loop_main(const char *args, const GuestInfo *gi)
     }
     return GUEST_PASS;
 }
+
+int fault_main(const char *args, const GuestInfo *gi)
+{
+    printf("fault: executing ud2 (no IDT: the vCPU triple-faults)\n");
+    __asm__ volatile("ud2");
+    return GUEST_FAIL;
+}

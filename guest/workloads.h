@@ -29,6 +29,7 @@ int exit_main(const char *args, const GuestInfo *gi);
 int hello_main(const char *args, const GuestInfo *gi);
 int io_loop_main(const char *args, const GuestInfo *gi);
 int mmio_loop_main(const char *args, const GuestInfo *gi);
+int fault_main(const char *args, const GuestInfo *gi);
 /* virtio-blk.c */
 int blk_pattern_main(const char *args, const GuestInfo *gi);
 int blk_verify_main(const char *args, const GuestInfo *gi);

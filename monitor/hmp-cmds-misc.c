@@ -64,6 +64,19 @@ static void hmp_info_name(Monitor *mon, const QDict *qdict)
     qapi_free_NameInfo(info);
 }
 
+/* QEMU's format: the current CPU (always #0 here) is starred. */
+static void hmp_info_cpus(Monitor *mon, const QDict *qdict)
+{
+    CpuInfoFastList *list = qmp_query_cpus_fast(NULL);
+
+    for (CpuInfoFastList *l = list; l; l = l->next) {
+        monitor_printf(mon, "%c CPU #%" PRId64 ":", l->value->cpu_index ? ' ' : '*',
+                       l->value->cpu_index);
+        monitor_printf(mon, " thread_id=%" PRId64 "\n", l->value->thread_id);
+    }
+    qapi_free_CpuInfoFastList(list);
+}
+
 static void hmp_info_kvm(Monitor *mon, const QDict *qdict)
 {
     KvmInfo *info = qmp_query_kvm(NULL);
@@ -78,6 +91,7 @@ static void hmp_info_kvm(Monitor *mon, const QDict *qdict)
 }
 
 const HMPCommand hmp_info_cmds_misc[] = {
+    { "cpus", "", "", "show infos for each CPU", hmp_info_cpus },
     { "kvm", "", "", "show KVM information", hmp_info_kvm },
     { "name", "", "", "show the current VM name", hmp_info_name },
     { "status", "", "", "show the current VM status (running|paused)", hmp_info_status },

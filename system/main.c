@@ -5,7 +5,8 @@
  * The godwit binary: parse the command line (vl.c), daemonize if asked, create
  * chardevs and monitors, start the accelerator, the block layer and devices, set
  * the initial run state, then run the main loop (aio_poll on the main
- * AioContext) until a shutdown request; exit 0 after flushing monitor output.
+ * AioContext) until a shutdown request; exit 0 (or the guest's exit status when
+ * the guest ended the run) after flushing monitor output.
  */
 #include "util/osdep.h"
 #include "system/vl.h"
@@ -15,6 +16,7 @@
 #include "chardev/char.h"
 #include "monitor/monitor.h"
 #include "util/aio.h"
+#include "block/block.h"
 
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -274,10 +276,11 @@ int main(int argc, char **argv)
     }
 
     qemu_run_exit_notifiers();
+    bdrv_close_all();           /* flush format metadata (qcow2 caches) before exit */
     qemu_chr_flush_all_and_close(5000);
     monitor_cleanup();
     if (vl.pidfile) {
         unlink(vl.pidfile);
     }
-    return 0;
+    return qemu_system_exit_status();
 }

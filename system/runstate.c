@@ -9,6 +9,7 @@
 #include "sysemu/runstate.h"
 #include "qapi-commands.h"
 #include "qapi-events.h"
+#include "block/block-backend.h"
 
 typedef struct VMChangeEntry {
     VMChangeStateHandler *cb;
@@ -24,6 +25,7 @@ typedef struct ExitEntry {
 static RunState current_state = RUN_STATE_PRELAUNCH;
 static bool autostart = true;
 static bool exit_requested;
+static int exit_status;
 static GArray *vm_change_handlers;      /* VMChangeEntry */
 static GArray *exit_notifiers;          /* ExitEntry */
 static void (*reset_hook)(void *opaque);
@@ -105,10 +107,32 @@ void vm_start(void)
     vm_state_notify(true, RUN_STATE_RUNNING);
 }
 
+/* Causes after host-ui are the guest's own doing (QEMU's rule for the "guest" flag). */
+static bool shutdown_caused_by_guest(ShutdownCause reason)
+{
+    return reason > SHUTDOWN_CAUSE_HOST_UI;
+}
+
 void qemu_system_shutdown_request(ShutdownCause reason)
 {
-    qapi_event_send_shutdown(false, reason);
+    qapi_event_send_shutdown(shutdown_caused_by_guest(reason), reason);
     exit_requested = true;
+}
+
+void qemu_system_guest_shutdown(ShutdownCause reason, bool pause, int status)
+{
+    qapi_event_send_shutdown(shutdown_caused_by_guest(reason), reason);
+    if (pause) {
+        vm_stop(RUN_STATE_SHUTDOWN);
+        return;
+    }
+    exit_status = status;
+    exit_requested = true;
+}
+
+int qemu_system_exit_status(void)
+{
+    return exit_status;
 }
 
 bool qemu_system_exit_requested(void)
@@ -127,7 +151,7 @@ void qemu_system_reset(ShutdownCause reason)
     if (reset_hook) {
         reset_hook(reset_opaque);
     }
-    qapi_event_send_reset(false, reason);
+    qapi_event_send_reset(shutdown_caused_by_guest(reason), reason);
     if (!runstate_check(RUN_STATE_RUNNING) && !runstate_check(RUN_STATE_INMIGRATE) &&
         !runstate_check(RUN_STATE_FINISH_MIGRATE)) {
         runstate_set(RUN_STATE_PRELAUNCH);
@@ -187,6 +211,9 @@ void qmp_cont(Error **errp)
     if (runstate_check(RUN_STATE_FINISH_MIGRATE)) {
         error_setg(errp, "Migration is not finalized yet");
         return;
+    }
+    for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+        blk_iostatus_reset(blk);
     }
     if (runstate_check(RUN_STATE_INMIGRATE)) {
         autostart = true;

@@ -77,6 +77,7 @@ static bool opt_enable_kvm(VlState *vl, const char *arg, Error **errp)
 static bool opt_nodefaults(VlState *vl, const char *arg, Error **errp)
 {
     vl->nodefaults = true;
+    vl->cfg.nodefaults = true;
     return true;
 }
 
@@ -92,6 +93,49 @@ static bool opt_display(VlState *vl, const char *arg, Error **errp)
 static bool opt_nographic(VlState *vl, const char *arg, Error **errp)
 {
     vl->nographic = true;
+    vl->cfg.nographic = true;
+    return true;
+}
+
+static bool opt_no_shutdown(VlState *vl, const char *arg, Error **errp)
+{
+    vl->cfg.no_shutdown = true;
+    return true;
+}
+
+static bool opt_no_reboot(VlState *vl, const char *arg, Error **errp)
+{
+    vl->cfg.no_reboot = true;
+    return true;
+}
+
+/* -smp [cpus=]N[,sockets=S][,dies=D][,cores=C][,threads=T][,maxcpus=M] */
+static bool opt_smp(VlState *vl, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "cpus", "sockets", "dies", "clusters", "cores",
+                                        "threads", "maxcpus", NULL };
+    g_autoptr(QDict) opts = qemu_opts_parse_flat(arg, "cpus", errp);
+    uint64_t v[7], cpus = 1;
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
+        return false;
+    }
+    for (int i = 0; keys[i]; i++) {
+        const char *str = qdict_get_try_str(opts, keys[i]);
+        v[i] = 0;
+        if (str && qemu_strtou64(str, NULL, 10, &v[i]) < 0) {
+            error_setg(errp, "Parameter '%s' expects a number", keys[i]);
+            return false;
+        }
+    }
+    /* cpus, or the product of the topology; maxcpus beyond cpus is not hot-pluggable here */
+    cpus = v[0] ? v[0] : MAX(v[1], 1) * MAX(v[2], 1) * MAX(v[3], 1) * MAX(v[4], 1) * MAX(v[5], 1);
+    if (!cpus || cpus > 16) {
+        error_setg(errp, "Invalid SMP CPUs %" PRIu64 ". The max CPUs supported by machine "
+                   "'godwit' is 16", cpus);
+        return false;
+    }
+    vl->cfg.smp_cpus = cpus;
     return true;
 }
 
@@ -102,6 +146,11 @@ static bool opt_ignored(VlState *vl, const char *arg, Error **errp)
 
 static bool opt_serial(VlState *vl, const char *arg, Error **errp)
 {
+    if (vl->cfg.serials->len >= 4) {
+        error_setg(errp, "Too many serial ports (at most 4)");
+        return false;
+    }
+    g_ptr_array_add(vl->cfg.serials, g_strdup(arg));
     if (strcmp(arg, "none") && strcmp(arg, "null")) {
         g_ptr_array_add(vl->serials, g_strdup(arg));
     }
@@ -376,7 +425,8 @@ static bool opt_help(VlState *vl, const char *arg, Error **errp)
            "QEMU 7.2 compatible options: -machine/-M, -accel, -enable-kvm, -nodefaults,\n"
            "-display none, -nographic, -serial, -S, -name, -daemonize, -pidfile,\n"
            "-chardev, -mon, -qmp, -qmp-pretty, -monitor, -qtest, -incoming, -object,\n"
-           "-device, -drive, -blockdev, -m, -kernel, -append, -initrd, -trace, -version\n");
+           "-device, -drive, -blockdev, -m, -smp, -kernel, -append, -initrd, -no-shutdown,\n"
+           "-no-reboot, -trace, -version\n");
     exit(0);
 }
 
@@ -390,10 +440,10 @@ static const Option options[] = {
     { "nographic", ARG_NONE, opt_nographic },
     { "vga", ARG_REQUIRED, opt_ignored },
     { "no-user-config", ARG_NONE, opt_ignored },
-    { "no-shutdown", ARG_NONE, opt_ignored },
-    { "no-reboot", ARG_NONE, opt_ignored },
+    { "no-shutdown", ARG_NONE, opt_no_shutdown },
+    { "no-reboot", ARG_NONE, opt_no_reboot },
     { "msg", ARG_REQUIRED, opt_ignored },
-    { "smp", ARG_REQUIRED, opt_ignored },
+    { "smp", ARG_REQUIRED, opt_smp },
     { "cpu", ARG_REQUIRED, opt_ignored },
     { "qtest-log", ARG_REQUIRED, opt_ignored },
     { "serial", ARG_REQUIRED, opt_serial },
@@ -490,4 +540,5 @@ void vl_state_init(VlState *vl)
     vl->cfg.block_opts = g_ptr_array_new();
     vl->cfg.device_opts = g_ptr_array_new();
     vl->cfg.object_opts = g_ptr_array_new();
+    vl->cfg.serials = g_ptr_array_new();
 }

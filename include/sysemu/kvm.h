@@ -166,6 +166,29 @@ bool kvm_vm_is_paused(KvmVm *vm);
 void kvm_vm_request_stop(KvmVm *vm, int status);
 
 /*
+ * Called once per run by the thread whose request stopped the VM (a vCPU thread,
+ * or whoever called kvm_vm_request_stop), after the stop is recorded and the vCPUs
+ * are kicked; the threads may still be ending. Must not block or take locks the
+ * controlling thread holds while it waits for vCPUs (schedule a bottom half).
+ * Set it from the controlling thread while no vCPU thread runs; NULL removes it.
+ */
+typedef void KvmStopNotify(void *opaque);
+void kvm_vm_set_stop_notify(KvmVm *vm, KvmStopNotify *fn, void *opaque);
+
+/*
+ * After a stop has been waited for (kvm_vm_wait returned true), forget it so that
+ * kvm_vm_start can run the vCPUs again (a machine reset after the guest ended its
+ * run). vCPU state is left as it was; the caller sets what the next run needs.
+ */
+void kvm_vm_rearm(KvmVm *vm);
+
+/*
+ * Host thread id (gettid) of the vCPU's thread; kvm_vm_start returns only after
+ * every thread has recorded its id. 0 before the first kvm_vm_start.
+ */
+pid_t kvm_vcpu_thread_id(KvmVcpu *cpu);
+
+/*
  * Wait until all vCPU threads have ended (timeout_ms < 0: forever) and join them.
  * Returns false on timeout. *reason / *status may be NULL.
  */

@@ -12,7 +12,8 @@
  * migration completes (autostart). system_reset emits RESET and leaves a VM
  * that was not running in "prelaunch". quit emits SHUTDOWN
  * {"guest": false, "reason": "host-qmp-quit"} at once and makes the main loop
- * exit with status 0 after the current request's reply is out.
+ * exit with status 0 after the current request's reply is out. cont also resets
+ * the io-status of every BlockBackend (as QEMU's qmp_cont does).
  *
  * Other subsystems (devices, block layer, jobs, migration) register
  * VM-change-state handlers to hear about running <-> stopped transitions, and
@@ -57,6 +58,16 @@ void vm_start(void);
 void qemu_system_shutdown_request(ShutdownCause reason);
 void qemu_system_reset(ShutdownCause reason);
 bool qemu_system_exit_requested(void);
+/*
+ * The guest ended its run (poweroff: guest-shutdown; a reset with -no-reboot:
+ * guest-reset): SHUTDOWN {"guest": true, "reason": ...}. With pause
+ * (-no-shutdown) the VM then stops in "shutdown" (STOP) and waits for
+ * system_reset; otherwise the main loop exits and the process exits with status
+ * (the guest's exit code; docs/compat.md).
+ */
+void qemu_system_guest_shutdown(ShutdownCause reason, bool pause, int status);
+/* What main() returns: 0, or the status given to qemu_system_guest_shutdown. */
+int qemu_system_exit_status(void);
 
 /* The machine's reset hook (devices); set by the machine, may be NULL. */
 void qemu_register_reset_hook(void (*fn)(void *opaque), void *opaque);

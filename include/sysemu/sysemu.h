@@ -50,6 +50,12 @@ typedef struct SysemuConfig {
     char *kernel;               /* -kernel, -append, -initrd */
     char *append;
     char *initrd;
+    unsigned smp_cpus;          /* -smp; 0 = 1 */
+    GPtrArray *serials;         /* char * -serial specs in order, "none" included */
+    bool nographic;             /* -nographic: the first serial defaults to stdio */
+    bool nodefaults;            /* -nodefaults: no default serial */
+    bool no_shutdown;           /* -no-shutdown: guest poweroff stops the VM instead */
+    bool no_reboot;             /* -no-reboot: guest reset exits instead */
 } SysemuConfig;
 
 /* The parsed command line (never NULL after startup). */
