@@ -28,6 +28,7 @@ BlockDriverState *bdrv_new(void)
     bs->total_size = -1;
     bs->bl.request_alignment = 1;
     qemu_co_queue_init(&bs->drain_queue);
+    qemu_co_queue_init(&bs->flush_queue);
     return bs;
 }
 

@@ -178,38 +178,97 @@ static int bdrv_check_request(int64_t offset, int64_t bytes, QEMUIOVector *qiov,
 
 /* ---- the driver boundary ---- */
 
-/* Give the driver a vector it can take: at most bl.max_iov elements. */
+/*
+ * How many elements of qiov cover [offset, offset+bytes), counting at most
+ * limit + 1 of them; *first_bytes gets the bytes covered by the first `limit`.
+ * No allocation: this runs for every request.
+ */
+static int qiov_span(QEMUIOVector *qiov, size_t offset, size_t bytes, int limit,
+                     size_t *first_bytes)
+{
+    int i = 0, n = 0;
+
+    *first_bytes = 0;
+    while (i < qiov->niov && offset >= qiov->iov[i].iov_len) {
+        offset -= qiov->iov[i++].iov_len;
+    }
+    for (; i < qiov->niov && bytes > 0 && n <= limit; i++, n++) {
+        size_t len = MIN(qiov->iov[i].iov_len - offset, bytes);
+        if (n < limit) {
+            *first_bytes += len;
+        }
+        bytes -= len;
+        offset = 0;
+    }
+    return n;
+}
+
+static int coroutine_fn driver_call(BlockDriverState *bs, bool is_write, int64_t offset,
+                                    int64_t bytes, QEMUIOVector *qiov, size_t qiov_offset,
+                                    BdrvRequestFlags flags)
+{
+    const BlockDriver *drv = bs->drv;
+
+    return is_write ? drv->co_pwritev(bs, offset, bytes, qiov, qiov_offset, flags)
+                    : drv->co_preadv(bs, offset, bytes, qiov, qiov_offset, flags);
+}
+
+/* One request_alignment block spread over too many elements: through a buffer. */
+static int coroutine_fn driver_bounce(BlockDriverState *bs, bool is_write, int64_t offset,
+                                      int64_t bytes, QEMUIOVector *qiov, size_t qiov_offset,
+                                      BdrvRequestFlags flags)
+{
+    void *buf = bdrv_blockalign(bs, bytes);
+    QEMUIOVector bq;
+    int ret;
+
+    qemu_iovec_init_buf(&bq, buf, bytes);
+    if (is_write) {
+        qemu_iovec_to_buf(qiov, qiov_offset, buf, bytes);
+    }
+    ret = driver_call(bs, is_write, offset, bytes, &bq, 0, flags);
+    if (!is_write && ret >= 0) {
+        qemu_iovec_from_buf(qiov, qiov_offset, buf, bytes);
+    }
+    bdrv_blockfree(buf);
+    return ret;
+}
+
+/*
+ * Give the driver vectors it can take: a request spanning more than bl.max_iov
+ * elements goes down as several requests of at most max_iov elements each, cut
+ * at request_alignment boundaries. Only when max_iov elements hold less than one
+ * aligned block does that block go through a bounce buffer.
+ */
 static int coroutine_fn driver_rw(BlockDriverState *bs, bool is_write, int64_t offset,
                                   int64_t bytes, QEMUIOVector *qiov, size_t qiov_offset,
                                   BdrvRequestFlags flags)
 {
-    const BlockDriver *drv = bs->drv;
-    QEMUIOVector slice, bounce_qiov;
-    void *bounce = NULL;
-    int ret;
+    int max_iov = bs->bl.max_iov > 0 ? bs->bl.max_iov : IOV_MAX;
+    int64_t align = bs->bl.request_alignment;
+    int ret = 0;
 
-    if (!(is_write ? drv->co_pwritev : drv->co_preadv)) {
+    if (!(is_write ? bs->drv->co_pwritev : bs->drv->co_preadv)) {
         return -ENOTSUP;
     }
-    qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
-    if (bs->bl.max_iov > 0 && slice.niov > bs->bl.max_iov) {
-        bounce = bdrv_blockalign(bs, bytes);
-        if (is_write) {
-            qemu_iovec_to_buf(&slice, 0, bounce, bytes);
+    while (bytes > 0 && ret >= 0) {
+        size_t first;
+        int64_t num;
+
+        if (qiov_span(qiov, qiov_offset, bytes, max_iov, &first) <= max_iov) {
+            return driver_call(bs, is_write, offset, bytes, qiov, qiov_offset, flags);
         }
-        qemu_iovec_init_buf(&bounce_qiov, bounce, bytes);
-        qiov = &bounce_qiov;
-        qiov_offset = 0;
-    }
-    ret = is_write ? drv->co_pwritev(bs, offset, bytes, qiov, qiov_offset, flags)
-                   : drv->co_preadv(bs, offset, bytes, qiov, qiov_offset, flags);
-    if (bounce) {
-        if (!is_write && ret >= 0) {
-            qemu_iovec_from_buf(&slice, 0, bounce, bytes);
+        num = QEMU_ALIGN_DOWN((int64_t)first, align);
+        if (num > 0) {
+            ret = driver_call(bs, is_write, offset, num, qiov, qiov_offset, flags);
+        } else {
+            num = MIN(align, bytes);
+            ret = driver_bounce(bs, is_write, offset, num, qiov, qiov_offset, flags);
         }
-        bdrv_blockfree(bounce);
+        offset += num;
+        qiov_offset += num;
+        bytes -= num;
     }
-    qemu_iovec_destroy(&slice);
     return ret;
 }
 
@@ -348,7 +407,7 @@ static int coroutine_fn copy_on_readv(BlockDriverState *bs, int64_t offset, int6
             qemu_iovec_init_buf(&bq, buf, pnum);
             ret = driver_preadv(bs, pos, pnum, &bq, 0);
             if (ret >= 0) {
-                bdrv_debug_event(bs, BLKDBG_COW_WRITE);
+                bdrv_debug_event(bs, BLKDBG_COR_WRITE);
                 ret = driver_pwritev(bs, pos, pnum, &bq, 0, BDRV_REQ_WRITE_UNCHANGED);
             }
             if (ret >= 0 && !(flags & BDRV_REQ_PREFETCH) && want > 0) {
@@ -723,11 +782,35 @@ int coroutine_fn bdrv_co_pwrite(BdrvChild *child, int64_t offset, int64_t bytes,
     return bdrv_co_pwritev(child, offset, bytes, &qiov, flags);
 }
 
+/*
+ * The next piece of a discard at pos (a request_alignment multiple) before end:
+ * up to the next pdiscard_alignment boundary while unaligned to it (the head, in
+ * request_alignment units), then whole pdiscard_alignment units up to max_pdiscard,
+ * then what is left (the tail). Devices that coalesce partial discards get the
+ * head and tail too; the others return -ENOTSUP for them, which is ignored.
+ */
+static int64_t discard_piece(BlockDriverState *bs, int64_t pos, int64_t end)
+{
+    int64_t pd = MAX((int64_t)bs->bl.pdiscard_alignment, (int64_t)bs->bl.request_alignment);
+    int64_t max = bs->bl.max_pdiscard > 0 ? bs->bl.max_pdiscard : INT32_MAX;
+    int64_t num;
+
+    max = MAX(QEMU_ALIGN_DOWN(max, pd), pd);
+    if (pos % pd) {
+        return MIN(end, QEMU_ALIGN_UP(pos, pd)) - pos;
+    }
+    num = MIN(end - pos, max);
+    if (num > pd && (pos + num) % pd) {
+        num = QEMU_ALIGN_DOWN(num, pd);     /* the unaligned tail goes on its own */
+    }
+    return num;
+}
+
 int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset, int64_t bytes)
 {
     BlockDriverState *bs = child->bs;
     BdrvTrackedRequest req;
-    int64_t align, start, end, total, max;
+    int64_t align, start, end, total;
     int ret;
 
     ret = bdrv_check_writable(child);
@@ -743,15 +826,14 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset, int64_t byte
         return 0;
     }
     total = bdrv_co_getlength(bs);
-    align = MAX(bs->bl.pdiscard_alignment, (int64_t)bs->bl.request_alignment);
+    /* drivers only see request_alignment multiples: drop the bits outside them */
+    align = bs->bl.request_alignment;
     start = QEMU_ALIGN_UP(offset, align);
     end = (total >= 0 && offset + bytes >= total) ? offset + bytes
                                                   : QEMU_ALIGN_DOWN(offset + bytes, align);
     if (start >= end) {
         return 0;
     }
-    max = bs->bl.max_pdiscard > 0 ? bs->bl.max_pdiscard : INT32_MAX;
-    max = MAX(QEMU_ALIGN_DOWN(max, align), align);
     bdrv_wait_while_drained(child);
     bdrv_inc_in_flight(bs);
     tracked_begin(&req, bs, offset, bytes, TRACKED_DISCARD, false);
@@ -760,11 +842,13 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset, int64_t byte
         BdrvWriteNotifier *n = l->data;
         ret = n->notify(n, bs, offset, bytes);
     }
-    for (int64_t pos = start; pos < end && ret >= 0; pos += max) {
-        ret = bs->drv->co_pdiscard(bs, pos, MIN(max, end - pos));
+    for (int64_t pos = start; pos < end && ret >= 0;) {
+        int64_t num = discard_piece(bs, pos, end);
+        ret = bs->drv->co_pdiscard(bs, pos, num);
         if (ret == -ENOTSUP) {
             ret = 0;
         }
+        pos += num;
     }
     bs->write_gen++;
     bdrv_set_dirty(bs, offset, bytes);
@@ -773,6 +857,12 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset, int64_t byte
     return ret < 0 ? ret : 0;
 }
 
+/*
+ * Flushes of a node run one at a time. Each notes write_gen when it arrives; one
+ * that waited behind another may find, once it runs, that the flush that just
+ * completed had started with the same write_gen: nothing was written since, so
+ * only flush_to_os and the children are left to do.
+ */
 int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
 {
     BdrvChild *primary = bs->file ? bs->file : bs->backing;
@@ -784,6 +874,10 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
     }
     bdrv_inc_in_flight(bs);
     gen = bs->write_gen;
+    while (bs->active_flush_req) {
+        qemu_co_queue_wait(&bs->flush_queue, NULL);
+    }
+    bs->active_flush_req = true;
     /* the driver's own caches go to the OS even with cache=unsafe */
     BLKDBG_EVENT(primary, BLKDBG_FLUSH_TO_OS);
     if (bs->drv->co_flush_to_os) {
@@ -800,7 +894,6 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
                 goto out;
             }
         }
-        bs->flushed_gen = gen;
     }
     for (GSList *l = bs->children; l; l = l->next) {
         BdrvChild *c = l->data;
@@ -812,6 +905,11 @@ int coroutine_fn bdrv_co_flush(BlockDriverState *bs)
         }
     }
 out:
+    if (ret == 0) {
+        bs->flushed_gen = gen;
+    }
+    bs->active_flush_req = false;
+    qemu_co_queue_next(&bs->flush_queue);
     bdrv_dec_in_flight(bs);
     return ret;
 }

@@ -90,6 +90,28 @@ static bool drv_is_protocol(const BlockDriver *drv)
 
 /* ---- common options ---- */
 
+/* detect-zeroes=off|on|unmap; unmap needs discard=unmap in flags. */
+static bool parse_detect_zeroes(const char *dz, int flags, BlockdevDetectZeroesOptions *out,
+                                Error **errp)
+{
+    if (!strcmp(dz, "off")) {
+        *out = BLOCKDEV_DETECT_ZEROES_OPTIONS_OFF;
+    } else if (!strcmp(dz, "on")) {
+        *out = BLOCKDEV_DETECT_ZEROES_OPTIONS_ON;
+    } else if (!strcmp(dz, "unmap")) {
+        if (!(flags & BDRV_O_UNMAP)) {
+            error_setg(errp, "setting detect-zeroes to unmap is not allowed "
+                       "without setting discard operation to unmap");
+            return false;
+        }
+        *out = BLOCKDEV_DETECT_ZEROES_OPTIONS_UNMAP;
+    } else {
+        error_setg(errp, "Parameter 'detect-zeroes' does not accept value '%s'", dz);
+        return false;
+    }
+    return true;
+}
+
 static bool take_common_options(BlockDriverState *bs, QDict *options, int *flags,
                                 char **node_name, Error **errp)
 {
@@ -121,22 +143,8 @@ static bool take_common_options(BlockDriverState *bs, QDict *options, int *flags
         return false;
     }
     dz = bdrv_opt_take_str(options, "detect-zeroes");
-    if (dz) {
-        if (!strcmp(dz, "off")) {
-            bs->detect_zeroes = BLOCKDEV_DETECT_ZEROES_OPTIONS_OFF;
-        } else if (!strcmp(dz, "on")) {
-            bs->detect_zeroes = BLOCKDEV_DETECT_ZEROES_OPTIONS_ON;
-        } else if (!strcmp(dz, "unmap")) {
-            if (!(*flags & BDRV_O_UNMAP)) {
-                error_setg(errp, "setting detect-zeroes to unmap is not allowed "
-                           "without setting discard operation to unmap");
-                return false;
-            }
-            bs->detect_zeroes = BLOCKDEV_DETECT_ZEROES_OPTIONS_UNMAP;
-        } else {
-            error_setg(errp, "Parameter 'detect-zeroes' does not accept value '%s'", dz);
-            return false;
-        }
+    if (dz && !parse_detect_zeroes(dz, *flags, &bs->detect_zeroes, errp)) {
+        return false;
     }
     *node_name = bdrv_opt_take_str(options, "node-name");
     return true;
@@ -624,21 +632,102 @@ void bdrv_refresh_filename(BlockDriverState *bs)
 
 /* ---- reopen ---- */
 
-int bdrv_reopen(BlockDriverState *bs, QDict *options, Error **errp)
+#define REOPEN_CACHE_FLAGS (BDRV_O_NOCACHE | BDRV_O_NO_FLUSH)
+
+/*
+ * Give bs new cache flags, and the same to the file children below it that had
+ * inherited bs's old ones (same bits), bottom-up so that a child that cannot
+ * switch (O_DIRECT on tmpfs) fails before anything above it changed. On failure
+ * the nodes already switched are switched back.
+ */
+static int reopen_cache(BlockDriverState *bs, int cache, Error **errp)
 {
-    bool ro;
+    int old = bs->open_flags;
+    int new_flags = (old & ~REOPEN_CACHE_FLAGS) | cache;
+    BdrvChild *file = bs->file;
+    int file_old = file ? file->bs->open_flags : 0;
     int ret;
 
-    if (!bdrv_opt_take_bool(options, "read-only", bs->read_only, &ro, errp)) {
+    if (new_flags == old) {
+        return 0;
+    }
+    if (file && !((file_old ^ old) & REOPEN_CACHE_FLAGS)) {
+        ret = reopen_cache(file->bs, cache, errp);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (bs->drv->reopen) {
+        ret = bs->drv->reopen(bs, NULL, new_flags, errp);
+        if (ret < 0) {
+            if (file && file->bs->open_flags != file_old) {
+                reopen_cache(file->bs, file_old & REOPEN_CACHE_FLAGS, NULL);
+            }
+            return ret;
+        }
+    }
+    bs->open_flags = new_flags;
+    /* O_DIRECT changes the alignment the file needs */
+    if (file) {
+        bdrv_refresh_limits(file->bs, NULL);
+    }
+    bdrv_refresh_limits(bs, NULL);
+    return 0;
+}
+
+/*
+ * Change options of an open node: read-only, cache.direct, cache.no-flush,
+ * discard, detect-zeroes. Unnamed options keep their current values. Takes
+ * ownership of options.
+ */
+int bdrv_reopen(BlockDriverState *bs, QDict *options, Error **errp)
+{
+    bool ro, direct, no_flush, was_ro = bs->read_only;
+    int flags = bs->open_flags, ret;
+    BlockdevDetectZeroesOptions dz_mode = bs->detect_zeroes;
+    g_autofree char *discard = NULL, *dz = NULL;
+
+    if (!bdrv_opt_take_bool(options, "read-only", bs->read_only, &ro, errp) ||
+        !bdrv_opt_take_bool(options, "cache.direct", flags & BDRV_O_NOCACHE, &direct, errp) ||
+        !bdrv_opt_take_bool(options, "cache.no-flush", flags & BDRV_O_NO_FLUSH, &no_flush,
+                            errp)) {
         qobject_unref(options);
         return -EINVAL;
     }
+    discard = bdrv_opt_take_str(options, "discard");
+    dz = bdrv_opt_take_str(options, "detect-zeroes");
     if (qdict_size(options)) {
         error_setg(errp, "Cannot change the option '%s'", qdict_entry_key(qdict_first(options)));
         qobject_unref(options);
         return -ENOTSUP;
     }
     qobject_unref(options);
+    if (discard && bdrv_parse_discard_flags(discard, &flags) < 0) {
+        error_setg(errp, "Invalid discard option");
+        return -EINVAL;
+    }
+    if (dz && !parse_detect_zeroes(dz, flags, &dz_mode, errp)) {
+        return -EINVAL;
+    }
+    if (dz_mode == BLOCKDEV_DETECT_ZEROES_OPTIONS_UNMAP && !(flags & BDRV_O_UNMAP)) {
+        error_setg(errp, "setting detect-zeroes to unmap is not allowed "
+                   "without setting discard operation to unmap");
+        return -EINVAL;
+    }
     ret = bdrv_reopen_set_read_only(bs, ro, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    bdrv_drained_begin(bs);
+    ret = reopen_cache(bs, (direct ? BDRV_O_NOCACHE : 0) | (no_flush ? BDRV_O_NO_FLUSH : 0),
+                       errp);
+    if (ret == 0) {
+        bs->open_flags = (bs->open_flags & ~BDRV_O_UNMAP) | (flags & BDRV_O_UNMAP);
+        bs->detect_zeroes = dz_mode;
+    }
+    bdrv_drained_end(bs);
+    if (ret < 0 && ro != was_ro) {
+        bdrv_reopen_set_read_only(bs, was_ro, NULL);
+    }
     return ret;
 }

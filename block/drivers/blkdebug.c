@@ -89,6 +89,8 @@ typedef struct BDRVBlkdebugState {
     GList *rules[BLKDBG__MAX];      /* BlkdebugRule *, newest first */
     GList *active_rules;            /* inject-error rules armed by the last event */
     GList *suspended;               /* BlkdebugSuspended * */
+    uint64_t take_child_perms;      /* BLK_PERM_*: always taken on the image */
+    uint64_t unshare_child_perms;   /* BLK_PERM_*: never shared on the image */
 } BDRVBlkdebugState;
 
 static void blkdebug_free_rule(BlkdebugRule *rule)
@@ -386,6 +388,51 @@ static void blkdebug_parse_filename(const char *filename, QDict *options, Error 
     qdict_del(options, "filename");
 }
 
+/* QEMU's BlockPermission names, in BLK_PERM_* bit order. */
+static const char *const blkdebug_perm_names[] = {
+    "consistent-read", "write", "write-unchanged", "resize",
+};
+
+/* KEY.0, KEY.1, ... (or a single KEY) of BlockPermission names into *perms. */
+static bool blkdebug_take_perm_list(QDict *options, const char *key, uint64_t *perms,
+                                    Error **errp)
+{
+    *perms = 0;
+    for (int i = 0;; i++) {
+        g_autofree char *k = g_strdup_printf("%s.%d", key, i);
+        g_autofree char *v = bdrv_opt_take_str(options, k);
+        unsigned bit;
+
+        if (!v && i == 0) {
+            v = bdrv_opt_take_str(options, key);
+        }
+        if (!v) {
+            return true;
+        }
+        for (bit = 0; bit < ARRAY_SIZE(blkdebug_perm_names); bit++) {
+            if (!strcmp(v, blkdebug_perm_names[bit])) {
+                break;
+            }
+        }
+        if (bit == ARRAY_SIZE(blkdebug_perm_names)) {
+            error_setg(errp, "Parameter '%s[%d]' does not accept value '%s'", key, i, v);
+            return false;
+        }
+        *perms |= UINT64_C(1) << bit;
+    }
+}
+
+static void blkdebug_child_perm(BlockDriverState *bs, BdrvChild *c, BdrvChildRole role,
+                                uint64_t perm, uint64_t shared, uint64_t *nperm,
+                                uint64_t *nshared)
+{
+    BDRVBlkdebugState *s = bs->opaque;
+
+    bdrv_default_perms(bs, c, role, perm, shared, nperm, nshared);
+    *nperm |= s->take_child_perms;
+    *nshared &= ~s->unshare_child_perms;
+}
+
 static bool blkdebug_check_limits(BDRVBlkdebugState *s, Error **errp)
 {
     if (s->align && (s->align >= INT_MAX || (s->align & (s->align - 1)))) {
@@ -400,7 +447,22 @@ static bool blkdebug_check_limits(BDRVBlkdebugState *s, Error **errp)
     return true;
 }
 
+static void blkdebug_close(BlockDriverState *bs);
+
+static int blkdebug_open_inner(BlockDriverState *bs, QDict *options, Error **errp);
+
+/* The core does not call close() after a failed open: free what was parsed. */
 static int blkdebug_open(BlockDriverState *bs, QDict *options, int flags, Error **errp)
+{
+    int ret = blkdebug_open_inner(bs, options, errp);
+
+    if (ret < 0) {
+        blkdebug_close(bs);
+    }
+    return ret;
+}
+
+static int blkdebug_open_inner(BlockDriverState *bs, QDict *options, Error **errp)
 {
     BDRVBlkdebugState *s = bs->opaque;
     g_autofree char *image = bdrv_opt_take_str(options, "x-image");
@@ -410,6 +472,11 @@ static int blkdebug_open(BlockDriverState *bs, QDict *options, int flags, Error 
     /* A legacy filename the core did not run through parse_filename. */
     if (!image && !s->config_file && filename && g_str_has_prefix(filename, "blkdebug:") &&
         !blkdebug_split_filename(filename, &s->config_file, &image, errp)) {
+        return -EINVAL;
+    }
+    if (!blkdebug_take_perm_list(options, "take-child-perms", &s->take_child_perms, errp) ||
+        !blkdebug_take_perm_list(options, "unshare-child-perms", &s->unshare_child_perms,
+                                 errp)) {
         return -EINVAL;
     }
     if (!bdrv_opt_take_size(options, "align", 0, &s->align, errp) ||
@@ -726,7 +793,8 @@ static void blkdebug_refresh_filename(BlockDriverState *bs)
 }
 
 static const char *const blkdebug_open_options[] = {
-    "filename", "config", "x-image", "align", "max-transfer", NULL
+    "filename", "config", "x-image", "align", "max-transfer", "take-child-perms",
+    "unshare-child-perms", NULL
 };
 
 const BlockDriver bdrv_blkdebug = {
@@ -739,6 +807,7 @@ const BlockDriver bdrv_blkdebug = {
     .open                    = blkdebug_open,
     .close                   = blkdebug_close,
     .refresh_limits          = blkdebug_refresh_limits,
+    .child_perm              = blkdebug_child_perm,
     .co_preadv               = blkdebug_co_preadv,
     .co_pwritev              = blkdebug_co_pwritev,
     .co_pwrite_zeroes        = blkdebug_co_pwrite_zeroes,

@@ -521,7 +521,8 @@ static int file_open_common(BlockDriverState *bs, QDict *options, int flags, boo
     g_free(bdrv_opt_take_str(options, "aio-max-batch"));
     if (!file_take_filename(bs, s, options, regular ? "file:" : "host_device:", errp) ||
         !file_parse_modes(s, options, flags, errp)) {
-        return -EINVAL;
+        ret = -EINVAL;
+        goto fail;
     }
     s->open_flags = file_bdrv_flags_to_open_flags(flags);
     s->direct = flags & BDRV_O_NOCACHE;
@@ -535,7 +536,7 @@ static int file_open_common(BlockDriverState *bs, QDict *options, int flags, boo
         ret = file_open_fd(s->filename, s->open_flags, errp);
     }
     if (ret < 0) {
-        return ret;
+        goto fail;
     }
     s->fd = ret;
     if (!file_check_type(bs, s, errp) || !file_probe_alignment(s, errp)) {
@@ -555,8 +556,13 @@ static int file_open_common(BlockDriverState *bs, QDict *options, int flags, boo
     return 0;
 
 fail:
-    close(s->fd);
-    s->fd = -1;
+    /* the core does not call close() after a failed open */
+    if (s->fd >= 0) {
+        close(s->fd);
+        s->fd = -1;
+    }
+    g_free(s->filename);
+    s->filename = NULL;
     return ret;
 }
 

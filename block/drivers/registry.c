@@ -118,11 +118,7 @@ const BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size, const cha
     return best;
 }
 
-/*
- * blkdebug event names, indexed by BlkdebugEvent. QEMU 7.2 also knows
- * "cor_write" and "cluster_alloc_space", which our enum lacks;
- * BLKDBG_CORRUPTION is ours (QEMU has no such event).
- */
+/* blkdebug event names, indexed by BlkdebugEvent: QEMU 7.2's list. */
 static const char *const blkdebug_event_names[BLKDBG__MAX] = {
     [BLKDBG_L1_UPDATE]                   = "l1_update",
     [BLKDBG_L1_GROW_ALLOC_TABLE]         = "l1_grow_alloc_table",
@@ -169,7 +165,8 @@ static const char *const blkdebug_event_names[BLKDBG__MAX] = {
     [BLKDBG_PWRITEV_ZERO]                = "pwritev_zero",
     [BLKDBG_PWRITEV_DONE]                = "pwritev_done",
     [BLKDBG_EMPTY_IMAGE_PREPARE]         = "empty_image_prepare",
-    [BLKDBG_CORRUPTION]                  = "corruption",
+    [BLKDBG_COR_WRITE]                   = "cor_write",
+    [BLKDBG_CLUSTER_ALLOC_SPACE]         = "cluster_alloc_space",
     [BLKDBG_NONE]                        = "none",
 };
 

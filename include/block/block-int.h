@@ -54,7 +54,8 @@ struct CreateOption {
 /*
  * blkdebug events: the request path and format drivers announce points of
  * interest with bdrv_debug_event(bs->file, EVENT); blkdebug injects errors or
- * suspends the request there. Names are the interface ("read_aio", "l2_update"...).
+ * suspends the request there. Names are the interface ("read_aio", "l2_update"...):
+ * exactly QEMU 7.2's BlkdebugEvent list, no more, no less.
  */
 typedef enum BlkdebugEvent {
     BLKDBG_L1_UPDATE, BLKDBG_L1_GROW_ALLOC_TABLE, BLKDBG_L1_GROW_WRITE_TABLE,
@@ -75,7 +76,7 @@ typedef enum BlkdebugEvent {
     BLKDBG_PWRITEV_RMW_HEAD, BLKDBG_PWRITEV_RMW_AFTER_HEAD, BLKDBG_PWRITEV_RMW_TAIL,
     BLKDBG_PWRITEV_RMW_AFTER_TAIL, BLKDBG_PWRITEV, BLKDBG_PWRITEV_ZERO, BLKDBG_PWRITEV_DONE,
     BLKDBG_EMPTY_IMAGE_PREPARE,
-    BLKDBG_CORRUPTION, BLKDBG_NONE,
+    BLKDBG_COR_WRITE, BLKDBG_CLUSTER_ALLOC_SPACE, BLKDBG_NONE,
     BLKDBG__MAX,
 } BlkdebugEvent;
 
@@ -272,7 +273,9 @@ struct BlockDriverState {
     unsigned serialising_in_flight;
     int copy_on_read;               /* > 0: copy-on-read is on */
     uint64_t write_gen;             /* bumped per write; flush skips when unchanged */
-    uint64_t flushed_gen;
+    uint64_t flushed_gen;           /* write_gen as of the start of the last good flush */
+    bool active_flush_req;          /* a flush is running; others queue on flush_queue */
+    CoQueue flush_queue;
     GSList *dirty_bitmaps;          /* BdrvDirtyBitmap *, marked after every write */
     GSList *write_notifiers;        /* BdrvWriteNotifier *: before-write hooks (backup) */
     GSList *op_blockers;            /* Error *: why the node is busy (jobs, exports) */

@@ -117,6 +117,12 @@ void bdrv_get_cumulative_perm(BlockDriverState *bs, uint64_t *perm, uint64_t *sh
 char *bdrv_perm_names(uint64_t perm);
 /* Reopen with different flags (read-only <-> read-write). */
 int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only, Error **errp);
+/*
+ * Change read-only, cache.direct, cache.no-flush, discard and detect-zeroes of an
+ * open node (cache flags also reach the file children that inherited them);
+ * options not given keep their values, any other key is "Cannot change the
+ * option '%s'". Takes ownership of options. Main loop only; drains bs.
+ */
 int bdrv_reopen(BlockDriverState *bs, QDict *options, Error **errp);
 
 /* ---- op blockers ("Node 'x' is busy: ...") ---- */

@@ -138,7 +138,11 @@ static G_GNUC_UNUSED int coroutine_fn fake_co_pdiscard(BlockDriverState *bs, int
 
 static G_GNUC_UNUSED int coroutine_fn fake_co_flush(BlockDriverState *bs)
 {
+    FakeState *s = bs->opaque;
+
     fake_log(bs, 'f', 0, 0, 0);
+    fake_maybe_hold(s);
+    s->active--;
     return 0;
 }
 
@@ -173,6 +177,15 @@ static G_GNUC_UNUSED void fake_refresh_limits(BlockDriverState *bs, Error **errp
     bs->bl.max_transfer = s->max_transfer;
 }
 
+static G_GNUC_UNUSED void fake_close(BlockDriverState *bs)
+{
+    FakeState *s = bs->opaque;
+
+    g_free(s->data);
+    g_free(s->alloc);
+    g_array_free(s->log, true);
+}
+
 static const BlockDriver fake_drv = {
     .format_name = "fake",
     .flags = BDRV_F_SUPPORTS_BACKING,
@@ -185,6 +198,7 @@ static const BlockDriver fake_drv = {
     .co_getlength = fake_co_getlength,
     .co_block_status = fake_co_block_status,
     .refresh_limits = fake_refresh_limits,
+    .close = fake_close,
 };
 
 /* A writable fake node named name (NULL: automatic) of size bytes. */

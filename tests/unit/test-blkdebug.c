@@ -109,6 +109,8 @@ static void event(BlockBackend *bs, BlkdebugEvent ev)
 
 /* ---- tests ---- */
 
+static void expect_open_error(QDict *opts, const char *want);
+
 static void test_event_names(void)
 {
     for (int i = 0; i < BLKDBG__MAX; i++) {
@@ -119,6 +121,38 @@ static void test_event_names(void)
     g_assert_cmpint(blkdebug_event_from_name("pwritev"), ==, BLKDBG_PWRITEV);
     g_assert_cmpint(blkdebug_event_from_name("none"), ==, BLKDBG_NONE);
     g_assert_cmpint(blkdebug_event_from_name("bogus"), ==, -1);
+    /* QEMU 7.2's list: these two exist, "corruption" does not */
+    g_assert_cmpint(blkdebug_event_from_name("cor_write"), ==, BLKDBG_COR_WRITE);
+    g_assert_cmpint(blkdebug_event_from_name("cluster_alloc_space"), ==,
+                    BLKDBG_CLUSTER_ALLOC_SPACE);
+    g_assert_cmpint(blkdebug_event_from_name("corruption"), ==, -1);
+    g_assert_cmpint(BLKDBG__MAX, ==, 48);       /* QEMU 7.2 has 48 events */
+}
+
+/* take-child-perms / unshare-child-perms change what the image child holds. */
+static void test_child_perms(void)
+{
+    QDict *opts = qdict_new();
+    qdict_put_str(opts, "take-child-perms.0", "resize");
+    qdict_put_str(opts, "take-child-perms.1", "consistent-read");
+    qdict_put_str(opts, "unshare-child-perms.0", "write");
+    BlockBackend *blk = blkdebug_node(opts, &error_abort);
+    BdrvChild *image = blk_bs(blk)->file;
+
+    g_assert_true(image->perm & BLK_PERM_RESIZE);
+    g_assert_true(image->perm & BLK_PERM_CONSISTENT_READ);
+    g_assert_false(image->shared_perm & BLK_PERM_WRITE);
+    g_assert_true(image->shared_perm & BLK_PERM_CONSISTENT_READ);
+    blkdebug_node_free(blk);
+
+    opts = qdict_new();
+    blk = blkdebug_node(opts, &error_abort);
+    g_assert_false(blk_bs(blk)->file->perm & BLK_PERM_RESIZE);
+    blkdebug_node_free(blk);
+
+    opts = qdict_new();
+    qdict_put_str(opts, "take-child-perms.0", "graph-mod");
+    expect_open_error(opts, "Parameter 'take-child-perms[0]' does not accept value 'graph-mod'");
 }
 
 static void collect_name(void *opaque, const char *name)
@@ -342,6 +376,7 @@ int main(int argc, char **argv)
 
     g_test_add_func("/blkdebug/event-names", test_event_names);
     g_test_add_func("/blkdebug/registry", test_registry);
+    g_test_add_func("/blkdebug/child-perms", test_child_perms);
     g_test_add_func("/blkdebug/config-file", test_config_file);
     g_test_add_func("/blkdebug/options/sector-iotype", test_options_sector_iotype);
     g_test_add_func("/blkdebug/immediately", test_immediately);

@@ -9,6 +9,7 @@
  */
 #include "block-fake.h"
 #include "block/dirty-bitmap.h"
+#include "qobject/qdict.h"
 
 static void check_rmw(uint32_t align)
 {
@@ -228,7 +229,7 @@ static void test_dirty_bitmap(void)
     uint8_t buf[100] = { 1 };
 
     g_assert_null(bdrv_create_dirty_bitmap(bs, 1000, "x", &err));
-    g_assert_cmpstr(error_get_pretty(err), ==, "Granularity must be power of 2, and at least 512");
+    g_assert_cmpstr(error_get_pretty(err), ==, "Granularity must be power of 2 and at least 512");
     error_free(err);
     err = NULL;
     bm = bdrv_create_dirty_bitmap(bs, 64 * KiB, "b0", &error_abort);
@@ -364,6 +365,180 @@ static void test_drain_waits(void)
     blk_unref(blk);
 }
 
+/* More elements than max_iov: several driver requests, never one big bounce buffer. */
+static void test_max_iov_split(void)
+{
+    BlockDriverState *bs = fake_node(NULL, 1 * MiB, 512, 0);
+    BlockBackend *blk = fake_blk(bs, PERM_RW);
+    FakeState *s = fake_state(bs);
+    g_autofree uint8_t *buf = g_malloc(10 * 512);
+    g_autofree uint8_t *out = g_malloc0(10 * 512);
+    struct iovec iov[10];
+    QEMUIOVector qiov;
+
+    bs->bl.max_iov = 4;
+    for (int i = 0; i < 10; i++) {
+        memset(buf + i * 512, i + 1, 512);
+        iov[i] = (struct iovec) { buf + i * 512, 512 };
+    }
+    qemu_iovec_init_external(&qiov, iov, 10);
+    g_assert_cmpint(blk_pwritev(blk, 4096, 10 * 512, &qiov, 0), ==, 0);
+    g_assert_cmpuint(s->log->len, ==, 3);
+    g_assert_cmpint(fake_req(bs, 0)->bytes, ==, 2048);
+    g_assert_cmpint(fake_req(bs, 1)->offset, ==, 4096 + 2048);
+    g_assert_cmpint(fake_req(bs, 2)->bytes, ==, 1024);
+    g_assert_cmpmem(s->data + 4096, 10 * 512, buf, 10 * 512);
+
+    /* four elements hold less than one block: that block goes through a buffer */
+    struct iovec small[16];
+    for (int i = 0; i < 16; i++) {
+        small[i] = (struct iovec) { out + i * 64, 64 };
+    }
+    qemu_iovec_init_external(&qiov, small, 16);
+    g_array_set_size(s->log, 0);
+    g_assert_cmpint(blk_preadv(blk, 4096, 1024, &qiov, 0), ==, 0);
+    g_assert_cmpuint(s->log->len, ==, 2);
+    g_assert_cmpint(fake_req(bs, 0)->bytes, ==, 512);
+    g_assert_cmpmem(out, 1024, buf, 1024);
+    blk_unref(blk);
+}
+
+typedef struct FlushCo {
+    BlockBackend *blk;
+    bool done;
+} FlushCo;
+
+static void coroutine_fn flush_co(void *opaque)
+{
+    FlushCo *f = opaque;
+
+    g_assert_cmpint(blk_co_flush(f->blk), ==, 0);
+    f->done = true;
+}
+
+static int count_flushes(BlockDriverState *bs)
+{
+    int n = 0;
+
+    for (guint i = 0; i < fake_state(bs)->log->len; i++) {
+        n += fake_req(bs, i)->op == 'f';
+    }
+    return n;
+}
+
+/*
+ * Flushes run one at a time; one that waited skips the disk flush when nothing
+ * was written since the flush it waited for began.
+ */
+static void test_flush_serialised(void)
+{
+    BlockDriverState *bs = fake_node(NULL, 1 * MiB, 512, 0);
+    BlockBackend *blk = fake_blk(bs, PERM_RW);
+    FakeState *s = fake_state(bs);
+    FlushCo f[3] = { { blk }, { blk }, { blk } };
+    uint8_t buf[512] = { 0 };
+
+    g_assert_cmpint(blk_pwrite(blk, 0, 512, buf, 0), ==, 0);
+    s->hold = true;
+    for (int i = 0; i < 3; i++) {
+        qemu_coroutine_enter(qemu_coroutine_create(flush_co, &f[i]));
+    }
+    g_assert_cmpint(count_flushes(bs), ==, 1);          /* the others queue */
+    fake_release(bs);
+    AIO_WAIT_WHILE(qemu_get_aio_context(), !f[0].done || !f[1].done || !f[2].done);
+    g_assert_cmpint(count_flushes(bs), ==, 1);
+    g_assert_cmpint(s->max_active, ==, 1);
+
+    /* a write while a flush runs: the flush queued after it must really flush */
+    FlushCo g[2] = { { blk }, { blk } };
+    g_array_set_size(s->log, 0);
+    g_assert_cmpint(blk_pwrite(blk, 0, 512, buf, 0), ==, 0);
+    s->hold = true;
+    qemu_coroutine_enter(qemu_coroutine_create(flush_co, &g[0]));
+    s->hold = false;
+    g_assert_cmpint(blk_pwrite(blk, 512, 512, buf, 0), ==, 0);
+    s->hold = true;
+    qemu_coroutine_enter(qemu_coroutine_create(flush_co, &g[1]));
+    fake_release(bs);
+    AIO_WAIT_WHILE(qemu_get_aio_context(), !g[0].done || !g[1].done);
+    g_assert_cmpint(count_flushes(bs), ==, 2);
+    blk_unref(blk);
+}
+
+/* Unaligned discard: sub-request_alignment bits dropped, head and tail sent apart. */
+static void test_discard_alignment(void)
+{
+    BlockDriverState *bs = fake_node(NULL, 1 * MiB, 512, 0);
+    BlockBackend *blk = fake_blk(bs, PERM_RW);
+
+    bs->open_flags |= BDRV_O_UNMAP;
+    bs->bl.pdiscard_alignment = 4096;
+    bs->bl.max_pdiscard = 8192;
+    g_assert_cmpint(blk_pdiscard(blk, 1000, 30000), ==, 0);
+    /* [1024, 30720): head to 4096, 8 KiB max pieces, then the tail */
+    static const int64_t want[][2] = {
+        { 1024, 3072 }, { 4096, 8192 }, { 12288, 8192 }, { 20480, 8192 }, { 28672, 2048 },
+    };
+    g_assert_cmpuint(fake_state(bs)->log->len, ==, G_N_ELEMENTS(want));
+    for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_assert_cmpint(fake_req(bs, i)->op, ==, 'd');
+        g_assert_cmpint(fake_req(bs, i)->offset, ==, want[i][0]);
+        g_assert_cmpint(fake_req(bs, i)->bytes, ==, want[i][1]);
+    }
+    /* inside one request_alignment block: nothing to send */
+    g_array_set_size(fake_state(bs)->log, 0);
+    g_assert_cmpint(blk_pdiscard(blk, 10, 400), ==, 0);
+    g_assert_cmpuint(fake_state(bs)->log->len, ==, 0);
+    blk_unref(blk);
+}
+
+static void test_reopen_options(void)
+{
+    BlockDriverState *bs = fake_node(NULL, 1 * MiB, 512, 0);
+    BlockBackend *blk = fake_blk(bs, PERM_RW);
+    QDict *opts;
+    Error *err = NULL;
+    uint8_t buf[512] = { 0 };
+
+    opts = qdict_new();
+    qdict_put_str(opts, "discard", "unmap");
+    qdict_put_str(opts, "detect-zeroes", "unmap");
+    qdict_put_str(opts, "cache.no-flush", "on");
+    g_assert_cmpint(bdrv_reopen(bs, opts, &error_abort), ==, 0);
+    g_assert_true(bs->open_flags & BDRV_O_UNMAP);
+    g_assert_true(bs->open_flags & BDRV_O_NO_FLUSH);
+    g_assert_cmpint(bs->detect_zeroes, ==, BLOCKDEV_DETECT_ZEROES_OPTIONS_UNMAP);
+    g_assert_cmpint(blk_pwrite(blk, 0, 512, buf, 0), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    g_assert_cmpint(count_flushes(bs), ==, 0);
+
+    /* detect-zeroes=unmap stays: discard cannot go off under it */
+    opts = qdict_new();
+    qdict_put_str(opts, "discard", "ignore");
+    g_assert_cmpint(bdrv_reopen(bs, opts, &err), <, 0);
+    g_assert_cmpstr(error_get_pretty(err), ==, "setting detect-zeroes to unmap is not allowed "
+                    "without setting discard operation to unmap");
+    g_clear_pointer(&err, error_free);
+    g_assert_true(bs->open_flags & BDRV_O_UNMAP);
+
+    opts = qdict_new();
+    qdict_put_str(opts, "detect-zeroes", "off");
+    qdict_put_str(opts, "discard", "off");
+    qdict_put_str(opts, "cache.no-flush", "off");
+    g_assert_cmpint(bdrv_reopen(bs, opts, &error_abort), ==, 0);
+    g_assert_false(bs->open_flags & (BDRV_O_UNMAP | BDRV_O_NO_FLUSH));
+    g_assert_cmpint(blk_pwrite(blk, 0, 512, buf, 0), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    g_assert_cmpint(count_flushes(bs), ==, 1);
+
+    opts = qdict_new();
+    qdict_put_str(opts, "node-name", "x");
+    g_assert_cmpint(bdrv_reopen(bs, opts, &err), ==, -ENOTSUP);
+    g_assert_cmpstr(error_get_pretty(err), ==, "Cannot change the option 'node-name'");
+    g_clear_pointer(&err, error_free);
+    blk_unref(blk);
+}
+
 static void test_range_checks(void)
 {
     BlockDriverState *bs = fake_node(NULL, 1 * MiB, 512, 0);
@@ -396,5 +571,9 @@ int main(int argc, char **argv)
     g_test_add_func("/block-io/copy-on-read", test_copy_on_read);
     g_test_add_func("/block-io/drain-waits", test_drain_waits);
     g_test_add_func("/block-io/range-checks", test_range_checks);
+    g_test_add_func("/block-io/max-iov-split", test_max_iov_split);
+    g_test_add_func("/block-io/flush-serialised", test_flush_serialised);
+    g_test_add_func("/block-io/discard-alignment", test_discard_alignment);
+    g_test_add_func("/block-io/reopen-options", test_reopen_options);
     return g_test_run();
 }
