@@ -491,7 +491,6 @@ void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
         error_report("qcow2: Image is corrupt: %s; further non-fatal corruption events will "
                      "be suppressed", msg);
     }
-    BLKDBG_EVENT(bs->file, BLKDBG_CORRUPTION);
     if (s->rw && s->version >= 3 && qemu_in_coroutine()) {
         uint64_t be = GUINT64_TO_BE(s->h.incompatible_features | QCOW2_INCOMPAT_CORRUPT);
         s->h.incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
