@@ -487,9 +487,6 @@ BlockDriverState *bdrv_open_inherit(const char *filename, const char *reference,
     }
     bs->open_flags = flags;
     bs->read_only = !(flags & BDRV_O_RDWR);
-    if (!bdrv_assign_node_name(bs, node_name, errp)) {
-        goto fail;
-    }
 
     if (!(flags & BDRV_O_PROTOCOL)) {
         bool has_file = filename || qdict_haskey(options, "file");
@@ -521,6 +518,13 @@ BlockDriverState *bdrv_open_inherit(const char *filename, const char *reference,
     }
     (void)parent;
     (void)role;
+    /*
+     * Named (and listed) after the file child, as QEMU does: query-named-block-nodes
+     * lists nodes newest first, so a format node comes before its file node.
+     */
+    if (!bdrv_assign_node_name(bs, node_name, errp)) {
+        goto fail;
+    }
     if (open_driver(bs, drv, options, file, errp) < 0) {
         goto fail;
     }

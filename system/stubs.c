@@ -3,27 +3,15 @@
  * Copyright (c) 2026 The Godwit authors
  *
  * Weak defaults for the hooks of include/sysemu/sysemu.h and qtest.h that other
- * subsystems (block layer, devices, KVM, migration) override with real ones.
+ * subsystems (devices, KVM, migration) override with real ones. The block
+ * layer's hooks (blockdev_init_cmdline, bdrv_format_lists) live in
+ * block/monitor/blockdev.c: a weak default here would win over them in a
+ * static library, since nothing else pulls that object in.
  */
 #include "util/osdep.h"
 #include "sysemu/sysemu.h"
 #include "sysemu/machine.h"
 #include "sysemu/accel.h"
-
-__attribute__((weak)) bool blockdev_init_cmdline(const SysemuConfig *cfg, Error **errp)
-{
-    if (cfg->block_opts->len) {
-        CmdlineBlockOpt *o = g_ptr_array_index(cfg->block_opts, 0);
-        error_setg(errp, "%s %s: the block layer is not available in this build yet",
-                   o->is_blockdev ? "-blockdev" : "-drive", o->optarg);
-        return false;
-    }
-    return true;
-}
-
-__attribute__((weak)) void bdrv_format_lists(GString *rw, GString *ro)
-{
-}
 
 __attribute__((weak)) bool device_init_cmdline(const SysemuConfig *cfg, Error **errp)
 {

@@ -944,6 +944,13 @@ static const CreateOption file_create_opts[] = {
     { NULL }
 };
 
+/* Nothing to report, but success: query-block shows "dirty-flag": false as QEMU. */
+static int file_get_info(BlockDriverState *bs, BlockDriverInfo *bdi)
+{
+    memset(bdi, 0, sizeof(*bdi));
+    return 0;
+}
+
 static const char *const file_open_options[] = {
     "filename", "aio", "aio-max-batch", "locking", "x-check-cache-dropped", "drop-cache",
     NULL
@@ -968,6 +975,7 @@ const BlockDriver bdrv_file = {
     .co_truncate                = file_co_truncate,
     .co_getlength               = file_co_getlength,
     .co_get_allocated_file_size = file_co_get_allocated_file_size,
+    .get_info                   = file_get_info,
     .co_block_status            = file_co_block_status,
     .create_opts                = file_create_opts,
     .co_create_opts             = file_co_create_opts,
@@ -995,6 +1003,7 @@ const BlockDriver bdrv_host_device = {
     .co_truncate                = file_co_truncate,
     .co_getlength               = file_co_getlength,
     .co_get_allocated_file_size = file_co_get_allocated_file_size,
+    .get_info                   = file_get_info,
     .co_block_status            = file_co_block_status,
     .check_perm                 = file_check_perm,
     .set_perm                   = file_set_perm,

@@ -27,6 +27,7 @@ typedef enum BlockDeviceIoStatus {
     BLOCK_DEVICE_IO_STATUS_OK,
     BLOCK_DEVICE_IO_STATUS_FAILED,
     BLOCK_DEVICE_IO_STATUS_NOSPACE,
+    BLOCK_DEVICE_IO_STATUS__MAX,      /* QAPI's BlockDeviceIoStatus (block-core.json) */
 } BlockDeviceIoStatus;
 
 /* A backend with no node yet that will ask for perm and share shared_perm. */

@@ -45,6 +45,11 @@ enum {
 /* Cache modes, parsed from "cache=" by bdrv_parse_cache_mode(). */
 #define BDRV_O_CACHE_MASK (BDRV_O_NOCACHE | BDRV_O_NO_FLUSH)
 
+/*
+ * The enums below are also QAPI types (qapi/block-core.json names them with
+ * 'c-header': this file): same values in the same order, ending in __MAX.
+ */
+
 /* ---- request flags ---- */
 typedef enum BdrvRequestFlags {
     BDRV_REQ_COPY_ON_READ      = 0x1,
@@ -97,6 +102,7 @@ typedef enum BlockdevDetectZeroesOptions {
     BLOCKDEV_DETECT_ZEROES_OPTIONS_OFF,
     BLOCKDEV_DETECT_ZEROES_OPTIONS_ON,
     BLOCKDEV_DETECT_ZEROES_OPTIONS_UNMAP,
+    BLOCKDEV_DETECT_ZEROES_OPTIONS__MAX,
 } BlockdevDetectZeroesOptions;
 
 typedef enum PreallocMode {
@@ -113,12 +119,14 @@ typedef enum BlockdevOnError {
     BLOCKDEV_ON_ERROR_ENOSPC,
     BLOCKDEV_ON_ERROR_STOP,
     BLOCKDEV_ON_ERROR_AUTO,
+    BLOCKDEV_ON_ERROR__MAX,
 } BlockdevOnError;
 
 typedef enum BlockErrorAction {
     BLOCK_ERROR_ACTION_IGNORE,
     BLOCK_ERROR_ACTION_REPORT,
     BLOCK_ERROR_ACTION_STOP,
+    BLOCK_ERROR_ACTION__MAX,
 } BlockErrorAction;
 
 /*

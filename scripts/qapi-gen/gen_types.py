@@ -88,7 +88,17 @@ def gen_header(schema):
     out.append('')
     for name in schema.order:
         t = schema.types[name]
-        if t.meta == 'enum':
+        if t.meta == 'enum' and t.expr.get('c-header'):
+            # Defined by a C header of the subsystem (same values, same order,
+            # with a PREFIX__MAX); we only add the lookup table and _str().
+            out.append('#include "%s"' % t.expr['c-header'])
+            out.append('extern const char *const %s_lookup[];' % name)
+            out.append('static inline const char *%s_str(%s v)' % (name, name))
+            out.append('{')
+            out.append('    return (unsigned)v < %s__MAX ? %s_lookup[v] : "?";' % (t.prefix, name))
+            out.append('}')
+            out.append('')
+        elif t.meta == 'enum':
             out.append('typedef enum %s {' % name)
             for v in t.values:
                 out.append('    %s,' % enum_value_c(t, v))
@@ -173,6 +183,8 @@ def gen_source(schema):
                 out.append('    [%s] = "%s",' % (enum_value_c(t, v), v))
             out.append('    NULL,')
             out.append('};')
+            if t.expr.get('c-header'):
+                out.append('G_STATIC_ASSERT(%s__MAX == %d);' % (t.prefix, len(t.values)))
             out.append('')
             continue
         if t.meta not in ('struct', 'union', 'alternate', 'list'):

@@ -5,7 +5,10 @@
 The language: a sequence of JSON-like expressions with single-quoted strings and
 '#' comments; each expression is one of
   { 'include': 'file.json' }
-  { 'enum': 'Name', 'data': ['a', {'name': 'b', 'features': [...]}], 'prefix': 'P' }
+  { 'enum': 'Name', 'data': ['a', {'name': 'b', 'features': [...]}], 'prefix': 'P',
+    'c-header': 'block/block-common.h' }
+    (c-header, a Godwit extension: the C enum, with these values in this order
+    and a P__MAX, is defined by that header; we generate only the lookup table)
   { 'struct': 'Name', 'data': {'member': 'type', '*optional': ['type']}, 'base': 'B' }
   { 'union': 'Name', 'base': 'B' | {...}, 'discriminator': 'm', 'data': {'value': 'Branch'} }
   { 'alternate': 'Name', 'data': {'name': 'type'} }
@@ -143,7 +146,8 @@ def c_name(name, protect=True):
     n = re.sub(r'[^A-Za-z0-9_]', '_', name)
     if protect and n in ('default', 'if', 'for', 'while', 'char', 'int', 'bool', 'unsigned',
                          'signed', 'static', 'auto', 'case', 'switch', 'return', 'struct',
-                         'union', 'enum', 'type', 'errno'):
+                         'union', 'enum', 'type', 'errno', 'unix', 'linux', 'i386',
+                         'mips', 'sparc'):
         n = 'q_' + n
     return n
 
