@@ -291,6 +291,11 @@ static int coroutine_fn mirror_co_dirty_init(MirrorJob *s)
         return 0;
     }
     if (s->p.zero_target) {
+        if (!(s->target_bs->open_flags & BDRV_O_UNMAP)) {
+            /* zeroing could allocate: copy everything instead (zeroes stay zero-writes) */
+            bdrv_set_dirty_bitmap(s->bitmap, 0, s->length);
+            return 0;
+        }
         for (int64_t off = 0; off < s->length; off += n) {
             n = MIN(s->length - off, 1LL << 30);
             if (blk_co_pwrite_zeroes(s->target, off, n, BDRV_REQ_MAY_UNMAP |
