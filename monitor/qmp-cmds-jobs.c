@@ -64,10 +64,14 @@ static const JobEventHooks job_qmp_hooks = {
     .error = ev_error,
 };
 
-/* quit: every job is cancelled (its events follow SHUTDOWN) before the nodes close. */
+/*
+ * quit: every job is cancelled (its events follow SHUTDOWN), then every node is
+ * flushed and closed, as QEMU does at exit (nothing else in the binary did).
+ */
 static void jobs_exit_notify(void *opaque)
 {
     job_cancel_sync_all();
+    bdrv_close_all();
 }
 
 __attribute__((constructor)) static void job_qmp_register(void)

@@ -282,13 +282,13 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
                    bdrv_get_device_name(target));
         return false;
     }
-    if (p->bitmap && !bdrv_dirty_bitmap_create_successor(p->bitmap, errp)) {
+    if (p->bitmap && !bdrv_dirty_bitmap_check(p->bitmap, BDRV_BITMAP_ALLOW_RO, errp)) {
         return false;
     }
     s = block_job_create(p->job_id, &backup_job_driver, p->txn, bs, BLK_PERM_CONSISTENT_READ,
                          BLK_PERM_ALL, p->speed, p->flags, NULL, NULL, errp);
     if (!s) {
-        goto fail_bitmap;
+        return false;
     }
     s->p = *p;
     s->p.job_id = NULL;
@@ -314,7 +314,11 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
     }
     bdrv_disable_dirty_bitmap(s->copy_map);
     if (p->bitmap) {
-        bdrv_merge_dirty_bitmap(s->copy_map, p->bitmap, NULL, NULL);
+        /* copy what it has now; its successor records what is written from here on */
+        if (!bdrv_merge_dirty_bitmap(s->copy_map, p->bitmap, NULL, errp) ||
+            !bdrv_dirty_bitmap_create_successor(p->bitmap, errp)) {
+            goto fail_job;
+        }
     } else {
         bdrv_set_dirty_bitmap(s->copy_map, 0, len);
     }
@@ -335,9 +339,5 @@ fail_job:
         blk_unref(s->target);
     }
     block_job_early_fail(&s->common);
-fail_bitmap:
-    if (p->bitmap) {
-        bdrv_dirty_bitmap_reclaim(p->bitmap, NULL);
-    }
     return false;
 }
