@@ -471,7 +471,7 @@ static int coroutine_fn aligned_pwritev(BdrvChild *child, int64_t offset, int64_
     }
     for (GSList *l = bs->write_notifiers; l; l = l->next) {
         BdrvWriteNotifier *n = l->data;
-        ret = n->notify(n, bs, offset, bytes);
+        ret = n->notify ? n->notify(n, bs, offset, bytes) : 0;
         if (ret < 0) {
             return ret;
         }
@@ -744,6 +744,12 @@ int coroutine_fn bdrv_co_pwritev_part(BdrvChild *child, int64_t offset, int64_t 
     } else {
         ret = aligned_pwritev(child, offset, bytes, qiov, qiov_offset, flags);
     }
+    for (GSList *l = bs->write_notifiers; l && ret >= 0; l = l->next) {
+        BdrvWriteNotifier *n = l->data;
+        if (n->after_write) {
+            n->after_write(n, bs, offset, bytes, zero ? NULL : qiov, qiov_offset, flags);
+        }
+    }
     tracked_end(&req);
     bdrv_dec_in_flight(bs);
     return ret;
@@ -840,7 +846,7 @@ int coroutine_fn bdrv_co_pdiscard(BdrvChild *child, int64_t offset, int64_t byte
     tracked_wait(&req);
     for (GSList *l = bs->write_notifiers; l && ret >= 0; l = l->next) {
         BdrvWriteNotifier *n = l->data;
-        ret = n->notify(n, bs, offset, bytes);
+        ret = n->notify ? n->notify(n, bs, offset, bytes) : 0;
     }
     for (int64_t pos = start; pos < end && ret >= 0;) {
         int64_t num = discard_piece(bs, pos, end);

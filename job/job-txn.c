@@ -114,6 +114,12 @@ void job_do_dismiss(Job *job)
     job_unref(job);                       /* the job list's reference */
 }
 
+void job_early_fail(Job *job)
+{
+    assert(job->status == JOB_STATUS_CREATED && !job->started);
+    job_do_dismiss(job);
+}
+
 static void job_conclude(Job *job)
 {
     job_set_status(job, JOB_STATUS_CONCLUDED);

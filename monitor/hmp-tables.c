@@ -11,11 +11,13 @@
 const HMPCommand *const hmp_cmd_tables[] = {
     hmp_cmds_misc,
     hmp_cmds_block,
+    hmp_cmds_jobs,
     NULL,
 };
 
 const HMPCommand *const hmp_info_tables[] = {
     hmp_info_cmds_misc,
     hmp_info_cmds_block,
+    hmp_info_cmds_jobs,
     NULL,
 };

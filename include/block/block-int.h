@@ -284,12 +284,21 @@ struct BlockDriverState {
 };
 
 /*
- * Before-write hook: called by io.c before a write/zero/discard reaches the driver.
- * Returning -errno fails the write. The backup job's copy-before-write uses it.
+ * Write hooks on a node (either callback may be NULL):
+ *  - notify: called by io.c before a write/zero/discard reaches the driver.
+ *    Returning -errno fails the write. The backup job's copy-before-write uses it.
+ *  - after_write: called once a write or zero-write of a parent through
+ *    bdrv_co_pwritev_part succeeded (dirty bitmaps already marked), still inside
+ *    the tracked request, with the caller's range and data (qiov NULL and
+ *    BDRV_REQ_ZERO_WRITE in flags for zeroes). Mirror's write-blocking copy mode
+ *    copies the data to its target here, before the guest's write completes.
  */
 typedef struct BdrvWriteNotifier {
     int coroutine_fn (*notify)(struct BdrvWriteNotifier *n, BlockDriverState *bs,
                                int64_t offset, int64_t bytes);
+    void coroutine_fn (*after_write)(struct BdrvWriteNotifier *n, BlockDriverState *bs,
+                                     int64_t offset, int64_t bytes, QEMUIOVector *qiov,
+                                     size_t qiov_offset, BdrvRequestFlags flags);
     void *opaque;
 } BdrvWriteNotifier;
 void bdrv_add_before_write_notifier(BlockDriverState *bs, BdrvWriteNotifier *n);

@@ -293,6 +293,12 @@ void *job_create(const char *job_id, const JobDriver *driver, JobTxn *txn, int f
 /* Start run() in a new coroutine (entered now unless called from a coroutine). */
 void job_start(Job *job);
 
+/*
+ * A job that was created but whose setup failed before job_start: CREATED ->
+ * NULL and freed (QEMU's job_early_fail). The caller's pointer becomes invalid.
+ */
+void job_early_fail(Job *job);
+
 void job_ref(Job *job);
 /* Drop a reference; the last one frees the job, which must have reached NULL. */
 void job_unref(Job *job);

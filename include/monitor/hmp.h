@@ -53,6 +53,8 @@ extern const HMPCommand *const hmp_info_tables[];
 extern const HMPCommand hmp_cmds_misc[];
 extern const HMPCommand hmp_info_cmds_misc[];
 extern const HMPCommand hmp_cmds_block[];
+extern const HMPCommand hmp_cmds_jobs[];
+extern const HMPCommand hmp_info_cmds_jobs[];
 extern const HMPCommand hmp_info_cmds_block[];
 
 /* Print "Error: <msg>" if err is set, and free it. */
