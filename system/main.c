@@ -277,8 +277,8 @@ int main(int argc, char **argv)
 
     qemu_run_exit_notifiers();
     bdrv_close_all();           /* flush format metadata (qcow2 caches) before exit */
+    monitor_cleanup();          /* detaches from its chardevs, so it goes first */
     qemu_chr_flush_all_and_close(5000);
-    monitor_cleanup();
     if (vl.pidfile) {
         unlink(vl.pidfile);
     }
