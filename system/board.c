@@ -243,12 +243,21 @@ static void board_exit(void *opaque)
 {
     Board *b = opaque;
 
+    /*
+     * Order matters: park the vCPUs so nothing new arrives; let in-flight disk
+     * requests finish (they complete by writing into guest RAM) and take the
+     * devices down (their ioeventfds live in the VM); only then free the VM and
+     * its RAM.
+     */
     if (b->m) {
-        machine_destroy(b->m);           /* vCPU threads end before the devices go */
+        machine_pause(b->m);             /* false once the vCPUs have ended: fine */
+    }
+    board_devices_cleanup(b);            /* drains each device first */
+    if (b->m) {
+        machine_destroy(b->m);
         b->m = NULL;
     }
     board_serial_flush(b);
-    board_devices_cleanup(b);
 }
 
 /* ---------------------------------------------------------------------------
