@@ -145,7 +145,8 @@ def test_boot_time():
 
 
 def test_exit_status_and_shutdown():
-    vm = launch('exit code=3')
+    vm = launch('exit code=3', ['-S'])   # -S: the guest must not exit before QMP is up
+    vm.cmd('cont')
     ev = vm.qmp.event_wait('SHUTDOWN')
     check(ev['data'] == {'guest': True, 'reason': 'guest-shutdown'},
           'SHUTDOWN {"guest": true, "reason": "guest-shutdown"}: %r' % ev['data'])
