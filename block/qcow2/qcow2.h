@@ -249,6 +249,7 @@ struct BDRVQcow2State {
     uint64_t *reftable;             /* host byte order */
     uint64_t reftable_size;         /* entries */
     uint64_t reftable_offset;
+    uint64_t reftable_used;         /* entries past this one are all 0 (overlap check) */
     Qcow2Cache *l2_cache, *rb_cache;
     bool rb_unsynced;               /* refblocks written but the file not flushed */
     uint64_t free_hint;             /* lowest cluster index that may be free */

@@ -37,8 +37,12 @@ int coroutine_fn qcow2_load_reftable(BlockDriverState *bs, Error **errp)
             return ret;
         }
     }
+    s->reftable_used = 0;
     for (uint64_t i = 0; i < s->reftable_size; i++) {
         s->reftable[i] = GUINT64_FROM_BE(s->reftable[i]);
+        if (s->reftable[i]) {
+            s->reftable_used = i + 1;
+        }
     }
     return 0;
 }
@@ -171,6 +175,7 @@ static int coroutine_fn qcow2_grow_reftable(BlockDriverState *bs, uint64_t min_e
     g_free(s->reftable);
     s->reftable = g_steal_pointer(&table);
     s->reftable_size = entries;
+    s->reftable_used = MAX(s->reftable_used, old + nb_rb);
     s->reftable_offset = table_off;
     s->h.refcount_table_offset = table_off;
     s->h.refcount_table_clusters = nb_tc;
@@ -214,6 +219,7 @@ static int coroutine_fn qcow2_create_refblock(BlockDriverState *bs, uint64_t idx
         return ret;
     }
     s->reftable[idx] = off;
+    s->reftable_used = MAX(s->reftable_used, idx + 1);
     ret = qcow2_write_reftable_entry(bs, idx);
     if (ret < 0) {
         s->reftable[idx] = 0;
@@ -433,7 +439,7 @@ int qcow2_check_overlap(BlockDriverState *bs, int ign, uint64_t offset, uint64_t
         }
     }
     if (chk & QCOW2_OL_REFBLOCK) {
-        for (uint64_t i = 0; i < s->reftable_size; i++) {
+        for (uint64_t i = 0; i < s->reftable_used; i++) {
             uint64_t rb = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
             if (rb && ranges_overlap(offset, bytes, rb, s->cluster_size)) {
                 return QCOW2_OL_REFBLOCK;
