@@ -274,28 +274,36 @@ int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, uint64_t offset, ui
     return ret;
 }
 
-/* First run of n free clusters at or after *start; sets *start. */
+/*
+ * First run of n free clusters at or after *start; sets *start. Scans a whole
+ * refcount block per cache lookup; clusters without a refcount block are free.
+ */
 static int coroutine_fn qcow2_find_free(BlockDriverState *bs, uint64_t n, uint64_t *start)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t c = *start, run = 0;
+    uint64_t c = *start, run = 0, per_block = 1ULL << s->refblock_bits;
     uint64_t limit = (1ULL << 56) >> s->cluster_bits;
 
     while (run < n) {
         if (c >= limit) {
             return -EFBIG;
         }
-        uint64_t rc;
-        int ret = qcow2_get_refcount(bs, c, &rc);
+        Qcow2CacheEntry *e;
+        int ret = qcow2_refblock_for(bs, c, &e);
         if (ret < 0) {
             return ret;
         }
-        if (rc) {
-            run = 0;
-        } else if (!run++) {
-            *start = c;
+        uint64_t end = MIN(QEMU_ALIGN_DOWN(c, per_block) + per_block, limit);
+        for (; c < end && run < n; c++) {
+            uint64_t rc = e ? qcow2_refblock_get(e->table, s->refcount_order,
+                                                 c & (per_block - 1)) : 0;
+            if (rc) {
+                run = 0;
+            } else if (!run++) {
+                *start = c;
+            }
         }
-        c++;
+        qcow2_cache_put(&e);
     }
     return 0;
 }
