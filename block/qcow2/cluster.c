@@ -302,7 +302,7 @@ int coroutine_fn qcow2_get_l2_for_write(BlockDriverState *bs, uint64_t offset,
 }
 
 /* The host clusters an L2 entry holds (to free them when it is replaced). */
-static void qcow2_free_entry(BlockDriverState *bs, uint64_t entry, bool discard)
+void qcow2_free_l2_entry(BlockDriverState *bs, uint64_t entry, bool discard)
 {
     BDRVQcow2State *s = bs->opaque;
 
@@ -400,7 +400,7 @@ static int coroutine_fn qcow2_alloc_and_write(BlockDriverState *bs, uint64_t off
     for (uint32_t j = 0; j < k; j++) {
         uint64_t cur = qcow2_l2_get(l2, i + j);
         qcow2_l2_set(l2, i + j, (host + ((uint64_t)j << s->cluster_bits)) | QCOW2_OFLAG_COPIED);
-        qcow2_free_entry(bs, cur, false);
+        qcow2_free_l2_entry(bs, cur, false);
     }
     qcow2_cache_mark_dirty(l2);
     qcow2_cache_put(&l2);
@@ -531,7 +531,7 @@ int coroutine_fn qcow2_co_zero_clusters(BlockDriverState *bs, uint64_t offset, u
             qcow2_cache_mark_dirty(l2);
             if ((new & QCOW2_L2E_OFFSET_MASK) != (cur & QCOW2_L2E_OFFSET_MASK) ||
                 (cur & QCOW2_OFLAG_COMPRESSED)) {
-                qcow2_free_entry(bs, cur, discard);
+                qcow2_free_l2_entry(bs, cur, discard);
             }
         }
         qcow2_cache_put(&l2);

@@ -370,6 +370,7 @@ static int qcow2_open(BlockDriverState *bs, QDict *options, int flags, Error **e
     }
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK;
     bs->supported_truncate_flags = 0;
+    bs->supported_write_flags = BDRV_REQ_WRITE_COMPRESSED;
     return 0;
 }
 
@@ -427,6 +428,9 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, i
 {
     if (!bytes) {
         return 0;
+    }
+    if (flags & BDRV_REQ_WRITE_COMPRESSED) {
+        return qcow2_co_write_compressed(bs, offset, bytes, qiov, qiov_offset);
     }
     return qcow2_co_write_clusters(bs, offset, bytes, qiov, qiov_offset);
 }

@@ -253,6 +253,7 @@ struct BDRVQcow2State {
     Qcow2Cache *l2_cache, *rb_cache;
     bool rb_unsynced;               /* refblocks written but the file not flushed */
     uint64_t free_hint;             /* lowest cluster index that may be free */
+    uint64_t free_byte_offset;      /* next byte for compressed data, 0 = none */
     Qcow2InFlight *in_flight;
     GArray *pending_frees;          /* Qcow2PendingFree */
     bool corrupt;                   /* marked corrupt: every request fails */
@@ -267,6 +268,12 @@ int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, uint64_t offset, ui
                                        int delta);
 /* Allocate n contiguous clusters (refcount 1); returns the host offset or -errno. */
 int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n);
+/*
+ * Allocate size (<= cluster_size) bytes for compressed data: packed after the
+ * previous compressed cluster when it fits, else at the start of a new cluster.
+ * Every host cluster the bytes touch gains one reference. Host offset or -errno.
+ */
+int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, uint64_t size);
 /* Queue a refcount decrement for after the next metadata flush. */
 void qcow2_free_deferred(BlockDriverState *bs, uint64_t offset, uint64_t bytes, bool discard);
 /* Write the refcount cache and flush the file. */
@@ -319,6 +326,8 @@ int coroutine_fn qcow2_co_zero_clusters(BlockDriverState *bs, uint64_t offset, u
 int coroutine_fn qcow2_co_read_cluster_data(BlockDriverState *bs, uint64_t offset,
                                             uint64_t bytes, uint64_t l2_entry,
                                             QEMUIOVector *qiov, size_t qiov_offset);
+/* Queue the freeing of the host clusters an L2 entry holds (it is being replaced). */
+void qcow2_free_l2_entry(BlockDriverState *bs, uint64_t entry, bool discard);
 /* Work around io.c keeping a stale file length after out-of-order extending writes. */
 void qcow2_file_grew(BlockDriverState *bs, uint64_t end);
 void qcow2_in_flight_add(BDRVQcow2State *s, Qcow2InFlight *r, uint64_t start, uint64_t end);
@@ -330,6 +339,14 @@ void coroutine_fn qcow2_in_flight_wait(BDRVQcow2State *s, uint64_t start, uint64
 int qcow2_decompress(int type, const void *src, size_t src_len, void *dst, size_t dst_len);
 /* Compress; returns compressed bytes, or -ENOSPC if not smaller than dst_len. */
 ssize_t qcow2_compress(int type, const void *src, size_t src_len, void *dst, size_t dst_len);
+/*
+ * BDRV_REQ_WRITE_COMPRESSED: offset cluster aligned, bytes whole clusters (the
+ * last may end at the image end; it is padded with zeroes), else -EINVAL. A
+ * cluster that does not shrink is written uncompressed. Takes the lock itself.
+ */
+int coroutine_fn qcow2_co_write_compressed(BlockDriverState *bs, uint64_t offset,
+                                           uint64_t bytes, QEMUIOVector *qiov,
+                                           size_t qiov_offset);
 
 /* ---- snapshot.c ---- */
 int coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp);

@@ -266,6 +266,9 @@ int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, uint64_t offset, ui
         qcow2_refblock_set(e->table, s->refcount_order, i, rc);
         qcow2_cache_mark_dirty(e);
         if (!rc) {
+            if (s->free_byte_offset && (s->free_byte_offset >> s->cluster_bits) == c) {
+                s->free_byte_offset = 0;    /* the packing cluster is gone */
+            }
             s->free_hint = MIN(s->free_hint, c);
             qcow2_cache_discard(s->l2_cache, c << s->cluster_bits);
         }
@@ -343,6 +346,31 @@ int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n)
         }
         return start << s->cluster_bits;
     }
+}
+
+int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, uint64_t size)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t off = s->free_byte_offset;
+
+    assert(size > 0 && size <= s->cluster_size);
+    if (off && (off & s->cluster_mask) && s->cluster_size - (off & s->cluster_mask) >= size) {
+        int ret = qcow2_update_refcount(bs, off, 1, 1);     /* one more user */
+        if (ret < 0) {
+            return ret;
+        }
+    } else {
+        int64_t c = qcow2_alloc_clusters(bs, 1);
+        if (c < 0) {
+            return c;
+        }
+        off = c;
+    }
+    s->free_byte_offset = off + size;
+    if (!(s->free_byte_offset & s->cluster_mask)) {
+        s->free_byte_offset = 0;                            /* cluster full */
+    }
+    return off;
 }
 
 void qcow2_free_deferred(BlockDriverState *bs, uint64_t offset, uint64_t bytes, bool discard)
