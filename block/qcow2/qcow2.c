@@ -31,8 +31,8 @@ static void coroutine_fn qcow2_co_call_entry(void *opaque)
     aio_notify(qemu_get_aio_context());
 }
 
-static int qcow2_run_co(int (*fn)(BlockDriverState *, void *, Error **), BlockDriverState *bs,
-                        void *opaque, Error **errp)
+int qcow2_run_co(int (*fn)(BlockDriverState *, void *, Error **), BlockDriverState *bs,
+                 void *opaque, Error **errp)
 {
     Qcow2CoCall c = { .fn = fn, .bs = bs, .opaque = opaque, .errp = errp };
 
@@ -733,4 +733,8 @@ const BlockDriver bdrv_qcow2 = {
     .get_info                   = qcow2_get_info,
     .get_specific_info          = qcow2_get_specific_info,
     .change_backing_file        = qcow2_change_backing_file,
+    .snapshot_create            = qcow2_snapshot_create,
+    .snapshot_goto              = qcow2_snapshot_goto,
+    .snapshot_delete            = qcow2_snapshot_delete,
+    .snapshot_list              = qcow2_snapshot_list,
 };

@@ -355,6 +355,13 @@ void qcow2_free_snapshots(BDRVQcow2State *s);
 int qcow2_parse_snapshots(const uint8_t *buf, size_t len, int nb, int version,
                           Qcow2Snapshot **out, Error **errp);
 
+/* The BlockDriver snapshot_* callbacks (contracts in block-int.h). */
+int qcow2_snapshot_create(BlockDriverState *bs, QEMUSnapshotInfo *sn, Error **errp);
+int qcow2_snapshot_goto(BlockDriverState *bs, const char *id_or_name);
+int qcow2_snapshot_delete(BlockDriverState *bs, const char *id, const char *name,
+                          Error **errp);
+int qcow2_snapshot_list(BlockDriverState *bs, QEMUSnapshotInfo **list);
+
 /* ---- check.c ---- */
 int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix);
 
@@ -364,6 +371,9 @@ int coroutine_fn qcow2_co_create_opts(BlockDriver *drv, const char *filename, QD
                                       Error **errp);
 
 /* ---- qcow2.c ---- */
+/* Run fn as a coroutine (directly when already in one) and wait for it. */
+int qcow2_run_co(int (*fn)(BlockDriverState *, void *, Error **), BlockDriverState *bs,
+                 void *opaque, Error **errp);
 /* Rewrite the header cluster from s (extensions preserved). */
 int coroutine_fn qcow2_update_header(BlockDriverState *bs);
 
