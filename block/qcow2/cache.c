@@ -71,7 +71,6 @@ static int coroutine_fn qcow2_cache_writeback(BlockDriverState *bs, Qcow2Cache *
     if (ret < 0) {
         return ret;
     }
-    qcow2_file_grew(bs, e->offset + s->cluster_size);
     e->dirty = false;
     if (!c->is_l2) {
         s->rb_unsynced = true;

@@ -138,9 +138,6 @@ static int coroutine_fn qcow2_write_one_compressed(BlockDriverState *bs, uint64_
         BLKDBG_EVENT(bs->file, BLKDBG_WRITE_COMPRESSED);
         ret = bdrv_co_pwrite(bs->file, host, clen, out, 0);
     }
-    if (ret == 0) {
-        qcow2_file_grew(bs, host + clen);
-    }
     qemu_co_mutex_lock(&s->lock);
     uint64_t entry = qcow2_compressed_entry(host, clen, s->cluster_bits);
     if (ret == 0) {

@@ -257,7 +257,6 @@ struct BDRVQcow2State {
     Qcow2InFlight *in_flight;
     GArray *pending_frees;          /* Qcow2PendingFree */
     bool corrupt;                   /* marked corrupt: every request fails */
-    uint64_t file_end;              /* the end of our furthest completed write */
     bool signalled_corrupt;
 };
 
@@ -328,8 +327,6 @@ int coroutine_fn qcow2_co_read_cluster_data(BlockDriverState *bs, uint64_t offse
                                             QEMUIOVector *qiov, size_t qiov_offset);
 /* Queue the freeing of the host clusters an L2 entry holds (it is being replaced). */
 void qcow2_free_l2_entry(BlockDriverState *bs, uint64_t entry, bool discard);
-/* Work around io.c keeping a stale file length after out-of-order extending writes. */
-void qcow2_file_grew(BlockDriverState *bs, uint64_t end);
 void qcow2_in_flight_add(BDRVQcow2State *s, Qcow2InFlight *r, uint64_t start, uint64_t end);
 void qcow2_in_flight_remove(BDRVQcow2State *s, Qcow2InFlight *r);
 void coroutine_fn qcow2_in_flight_wait(BDRVQcow2State *s, uint64_t start, uint64_t end);

@@ -219,9 +219,6 @@ static int coroutine_fn qcow2_write_snapshot_table(BlockDriverState *bs)
         }
         ret = qcow2_pre_write_check(bs, 0, off, t->len);
         ret = ret < 0 ? ret : bdrv_co_pwrite(bs->file, off, t->len, t->data, 0);
-        if (ret == 0) {
-            qcow2_file_grew(bs, off + t->len);
-        }
         /* refcounts (the table's and the trees') durable before the header links them */
         ret = ret < 0 ? ret : qcow2_flush_metadata(bs);
         ret = ret < 0 ? ret : qcow2_refcount_sync(bs);
@@ -417,7 +414,6 @@ static int coroutine_fn qcow2_co_snapshot_create(BlockDriverState *bs, void *opa
         }
         ret = qcow2_pre_write_check(bs, 0, l1off, (uint64_t)s->l1_size * 8);
         ret = ret < 0 ? ret : bdrv_co_pwrite(bs->file, l1off, (uint64_t)s->l1_size * 8, be, 0);
-        qcow2_file_grew(bs, l1off + s->l1_size * 8);
     }
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Could not write the snapshot's L1 table");
