@@ -30,6 +30,9 @@
  *  - refcount decrements are deferred (pending_frees) until the L2/L1 entries
  *    that stopped referencing the clusters are on disk, so the on-disk refcount
  *    of a cluster is never lower than the number of on-disk references to it.
+ * With lazy refcounts (compat bit 0) the first two rules are dropped for speed:
+ * the header's dirty bit is set while the image is open read-write, and an
+ * image found dirty is repaired (refcounts recounted) when opened read-write.
  */
 #ifndef GODWIT_QCOW2_H
 #define GODWIT_QCOW2_H
@@ -236,6 +239,7 @@ struct BDRVQcow2State {
     uint64_t cluster_mask;          /* cluster_size - 1 */
     bool rw;
     bool discard_passthrough;       /* pass-discard-request */
+    bool lazy_refcounts;            /* rw + compat bit: dirty bit set, no refcount-first ordering */
     int version;
     Qcow2Snapshot *snapshots;
     int nb_snapshots;
