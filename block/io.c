@@ -502,7 +502,12 @@ static int coroutine_fn aligned_pwritev(BdrvChild *child, int64_t offset, int64_
     bdrv_debug_event(bs, BLKDBG_PWRITEV_DONE);
     if (ret >= 0) {
         bdrv_set_dirty(bs, offset, bytes);
-        if (total >= 0 && offset + bytes > total) {
+        /*
+         * Compare with the length now, not the one read before yielding: extending
+         * writes that complete out of order must not shrink it (keep the maximum).
+         * Lengths are whole sectors, as QEMU counts them.
+         */
+        if (total >= 0 && bs->total_size >= 0 && offset + bytes > bs->total_size) {
             bs->total_size = QEMU_ALIGN_UP(offset + bytes, BDRV_SECTOR_SIZE);
         }
     }

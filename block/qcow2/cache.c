@@ -55,7 +55,7 @@ static int coroutine_fn qcow2_cache_writeback(BlockDriverState *bs, Qcow2Cache *
     if (!e->dirty) {
         return 0;
     }
-    if (c->is_l2) {
+    if (c->is_l2 && !s->lazy_refcounts) {
         int ret = qcow2_refcount_sync(bs);
         if (ret < 0) {
             return ret;
@@ -71,7 +71,6 @@ static int coroutine_fn qcow2_cache_writeback(BlockDriverState *bs, Qcow2Cache *
     if (ret < 0) {
         return ret;
     }
-    qcow2_file_grew(bs, e->offset + s->cluster_size);
     e->dirty = false;
     if (!c->is_l2) {
         s->rb_unsynced = true;

@@ -50,23 +50,6 @@ again:
     }
 }
 
-/*
- * The file now reaches at least end. io.c caches the file's length and, when
- * concurrent writes past the old end complete out of order, can record a shorter
- * length than the file has (then reads there return zeroes); keep it at least
- * as long as what we wrote. Harmless once io.c keeps the maximum itself.
- */
-void qcow2_file_grew(BlockDriverState *bs, uint64_t end)
-{
-    BDRVQcow2State *s = bs->opaque;
-    BlockDriverState *file = bs->file->bs;
-
-    s->file_end = MAX(s->file_end, end);
-    if (file->total_size >= 0 && (uint64_t)file->total_size < s->file_end) {
-        file->total_size = s->file_end;
-    }
-}
-
 /* Pin the L2 table for guest offset if there is one (*l2 = NULL if not). */
 static int coroutine_fn qcow2_get_l2_ro(BlockDriverState *bs, uint64_t offset,
                                         Qcow2CacheEntry **l2)
@@ -302,7 +285,7 @@ int coroutine_fn qcow2_get_l2_for_write(BlockDriverState *bs, uint64_t offset,
 }
 
 /* The host clusters an L2 entry holds (to free them when it is replaced). */
-static void qcow2_free_entry(BlockDriverState *bs, uint64_t entry, bool discard)
+void qcow2_free_l2_entry(BlockDriverState *bs, uint64_t entry, bool discard)
 {
     BDRVQcow2State *s = bs->opaque;
 
@@ -383,9 +366,6 @@ static int coroutine_fn qcow2_alloc_and_write(BlockDriverState *bs, uint64_t off
         BLKDBG_EVENT(bs->file, head || tail ? BLKDBG_COW_WRITE : BLKDBG_WRITE_AIO);
         ret = bdrv_co_pwritev(bs->file, host, total, &v, 0);
         qemu_iovec_destroy(&v);
-        if (ret == 0) {
-            qcow2_file_grew(bs, host + total);
-        }
     }
 
     qemu_co_mutex_lock(&s->lock);
@@ -400,7 +380,7 @@ static int coroutine_fn qcow2_alloc_and_write(BlockDriverState *bs, uint64_t off
     for (uint32_t j = 0; j < k; j++) {
         uint64_t cur = qcow2_l2_get(l2, i + j);
         qcow2_l2_set(l2, i + j, (host + ((uint64_t)j << s->cluster_bits)) | QCOW2_OFLAG_COPIED);
-        qcow2_free_entry(bs, cur, false);
+        qcow2_free_l2_entry(bs, cur, false);
     }
     qcow2_cache_mark_dirty(l2);
     qcow2_cache_put(&l2);
@@ -531,7 +511,7 @@ int coroutine_fn qcow2_co_zero_clusters(BlockDriverState *bs, uint64_t offset, u
             qcow2_cache_mark_dirty(l2);
             if ((new & QCOW2_L2E_OFFSET_MASK) != (cur & QCOW2_L2E_OFFSET_MASK) ||
                 (cur & QCOW2_OFLAG_COMPRESSED)) {
-                qcow2_free_entry(bs, cur, discard);
+                qcow2_free_l2_entry(bs, cur, discard);
             }
         }
         qcow2_cache_put(&l2);
@@ -580,7 +560,6 @@ static int coroutine_fn qcow2_read_compressed(BlockDriverState *bs, uint64_t off
     uint64_t host, clen;
 
     qcow2_compressed_location(entry, s->cluster_bits, &host, &clen);
-    qcow2_file_grew(bs, 0);
     int64_t flen = bdrv_co_getlength(bs->file->bs);
     if (flen < 0) {
         return flen;
@@ -621,7 +600,6 @@ int coroutine_fn qcow2_co_read_cluster_data(BlockDriverState *bs, uint64_t offse
         return qcow2_read_compressed(bs, offset, bytes, l2_entry, qiov, qiov_offset);
     default: {
         uint64_t host = (l2_entry & QCOW2_L2E_OFFSET_MASK) + (offset & s->cluster_mask);
-        qcow2_file_grew(bs, 0);
         BLKDBG_EVENT(bs->file, BLKDBG_READ_AIO);
         return bdrv_co_preadv_part(bs->file, host, bytes, qiov, qiov_offset, 0);
     }

@@ -31,8 +31,8 @@ static void coroutine_fn qcow2_co_call_entry(void *opaque)
     aio_notify(qemu_get_aio_context());
 }
 
-static int qcow2_run_co(int (*fn)(BlockDriverState *, void *, Error **), BlockDriverState *bs,
-                        void *opaque, Error **errp)
+int qcow2_run_co(int (*fn)(BlockDriverState *, void *, Error **), BlockDriverState *bs,
+                 void *opaque, Error **errp)
 {
     Qcow2CoCall c = { .fn = fn, .bs = bs, .opaque = opaque, .errp = errp };
 
@@ -227,13 +227,14 @@ static int coroutine_fn qcow2_load_tables(BlockDriverState *bs, Error **errp)
 typedef struct Qcow2OpenOpts {
     uint64_t l2_cache, rb_cache, cache;
     bool pass_discard;
+    int lazy;                       /* lazy-refcounts: -1 image default, 0 off, 1 on */
     int flags;
 } Qcow2OpenOpts;
 
 static bool qcow2_take_options(QDict *options, Qcow2OpenOpts *o, Error **errp)
 {
     static const char *const ignored[] = {
-        "lazy-refcounts", "pass-discard-snapshot", "pass-discard-other", "overlap-check",
+        "pass-discard-snapshot", "pass-discard-other", "overlap-check",
         "overlap-check.template", "cache-clean-interval", "l2-cache-entry-size",
         "discard-no-unref", "encrypt.format", "encrypt.key-secret", NULL,
     };
@@ -243,6 +244,8 @@ static bool qcow2_take_options(QDict *options, Qcow2OpenOpts *o, Error **errp)
         !bdrv_opt_take_bool(options, "pass-discard-request", true, &o->pass_discard, errp)) {
         return false;
     }
+    g_autofree char *lazy = bdrv_opt_take_str(options, "lazy-refcounts");
+    o->lazy = !lazy ? -1 : !strcmp(lazy, "on") || !strcmp(lazy, "true") ? 1 : 0;
     for (int i = 0; ignored[i]; i++) {
         g_free(bdrv_opt_take_str(options, ignored[i]));
     }
@@ -284,10 +287,17 @@ static int coroutine_fn qcow2_apply_options(BlockDriverState *bs, Qcow2OpenOpts 
         }
         s->h.incompatible_features &= ~(uint64_t)QCOW2_INCOMPAT_DIRTY;
     }
+    s->lazy_refcounts = s->version >= 3 && o->lazy != 0 &&
+                        (o->lazy > 0 || (s->h.compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS));
+    if (s->lazy_refcounts) {
+        /* refcounts on disk may lag from now on until a clean close */
+        s->h.incompatible_features |= QCOW2_INCOMPAT_DIRTY;
+    }
     if (s->h.autoclear_features || s->h.version == 3) {
         /* we keep no bitmaps up to date: autoclear bits say "stale" by being clear */
         s->h.autoclear_features = 0;
         int ret = qcow2_update_header(bs);
+        ret = ret < 0 || !s->lazy_refcounts ? ret : bdrv_co_flush(bs->file->bs);
         if (ret < 0) {
             error_setg_errno(errp, -ret, "Could not update qcow2 header");
             return ret;
@@ -349,7 +359,7 @@ static void qcow2_free_state(BDRVQcow2State *s)
 static int qcow2_open(BlockDriverState *bs, QDict *options, int flags, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
-    Qcow2OpenOpts o = { .flags = flags };
+    Qcow2OpenOpts o = { .flags = flags, .lazy = -1 };
 
     if (!qcow2_take_options(options, &o, errp)) {
         return -EINVAL;
@@ -370,6 +380,7 @@ static int qcow2_open(BlockDriverState *bs, QDict *options, int flags, Error **e
     }
     bs->supported_zero_flags = BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK;
     bs->supported_truncate_flags = 0;
+    bs->supported_write_flags = BDRV_REQ_WRITE_COMPRESSED;
     return 0;
 }
 
@@ -379,6 +390,14 @@ static int coroutine_fn qcow2_co_close(BlockDriverState *bs, void *opaque, Error
 
     qemu_co_mutex_lock(&s->lock);
     int ret = s->corrupt ? 0 : qcow2_flush_metadata(bs);
+    if (ret == 0 && !s->corrupt && s->lazy_refcounts) {
+        /* everything is on disk: the refcounts are right again */
+        ret = bdrv_co_flush(bs->file->bs);
+        if (ret == 0) {
+            s->h.incompatible_features &= ~(uint64_t)QCOW2_INCOMPAT_DIRTY;
+            ret = qcow2_update_header(bs);
+        }
+    }
     qemu_co_mutex_unlock(&s->lock);
     return ret;
 }
@@ -427,6 +446,9 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, i
 {
     if (!bytes) {
         return 0;
+    }
+    if (flags & BDRV_REQ_WRITE_COMPRESSED) {
+        return qcow2_co_write_compressed(bs, offset, bytes, qiov, qiov_offset);
     }
     return qcow2_co_write_clusters(bs, offset, bytes, qiov, qiov_offset);
 }
@@ -729,4 +751,8 @@ const BlockDriver bdrv_qcow2 = {
     .get_info                   = qcow2_get_info,
     .get_specific_info          = qcow2_get_specific_info,
     .change_backing_file        = qcow2_change_backing_file,
+    .snapshot_create            = qcow2_snapshot_create,
+    .snapshot_goto              = qcow2_snapshot_goto,
+    .snapshot_delete            = qcow2_snapshot_delete,
+    .snapshot_list              = qcow2_snapshot_list,
 };

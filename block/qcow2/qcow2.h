@@ -30,6 +30,9 @@
  *  - refcount decrements are deferred (pending_frees) until the L2/L1 entries
  *    that stopped referencing the clusters are on disk, so the on-disk refcount
  *    of a cluster is never lower than the number of on-disk references to it.
+ * With lazy refcounts (compat bit 0) the first two rules are dropped for speed:
+ * the header's dirty bit is set while the image is open read-write, and an
+ * image found dirty is repaired (refcounts recounted) when opened read-write.
  */
 #ifndef GODWIT_QCOW2_H
 #define GODWIT_QCOW2_H
@@ -236,6 +239,7 @@ struct BDRVQcow2State {
     uint64_t cluster_mask;          /* cluster_size - 1 */
     bool rw;
     bool discard_passthrough;       /* pass-discard-request */
+    bool lazy_refcounts;            /* rw + compat bit: dirty bit set, no refcount-first ordering */
     int version;
     Qcow2Snapshot *snapshots;
     int nb_snapshots;
@@ -249,13 +253,14 @@ struct BDRVQcow2State {
     uint64_t *reftable;             /* host byte order */
     uint64_t reftable_size;         /* entries */
     uint64_t reftable_offset;
+    uint64_t reftable_used;         /* entries past this one are all 0 (overlap check) */
     Qcow2Cache *l2_cache, *rb_cache;
     bool rb_unsynced;               /* refblocks written but the file not flushed */
     uint64_t free_hint;             /* lowest cluster index that may be free */
+    uint64_t free_byte_offset;      /* next byte for compressed data, 0 = none */
     Qcow2InFlight *in_flight;
     GArray *pending_frees;          /* Qcow2PendingFree */
     bool corrupt;                   /* marked corrupt: every request fails */
-    uint64_t file_end;              /* the end of our furthest completed write */
     bool signalled_corrupt;
 };
 
@@ -266,6 +271,12 @@ int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, uint64_t offset, ui
                                        int delta);
 /* Allocate n contiguous clusters (refcount 1); returns the host offset or -errno. */
 int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n);
+/*
+ * Allocate size (<= cluster_size) bytes for compressed data: packed after the
+ * previous compressed cluster when it fits, else at the start of a new cluster.
+ * Every host cluster the bytes touch gains one reference. Host offset or -errno.
+ */
+int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, uint64_t size);
 /* Queue a refcount decrement for after the next metadata flush. */
 void qcow2_free_deferred(BlockDriverState *bs, uint64_t offset, uint64_t bytes, bool discard);
 /* Write the refcount cache and flush the file. */
@@ -318,8 +329,8 @@ int coroutine_fn qcow2_co_zero_clusters(BlockDriverState *bs, uint64_t offset, u
 int coroutine_fn qcow2_co_read_cluster_data(BlockDriverState *bs, uint64_t offset,
                                             uint64_t bytes, uint64_t l2_entry,
                                             QEMUIOVector *qiov, size_t qiov_offset);
-/* Work around io.c keeping a stale file length after out-of-order extending writes. */
-void qcow2_file_grew(BlockDriverState *bs, uint64_t end);
+/* Queue the freeing of the host clusters an L2 entry holds (it is being replaced). */
+void qcow2_free_l2_entry(BlockDriverState *bs, uint64_t entry, bool discard);
 void qcow2_in_flight_add(BDRVQcow2State *s, Qcow2InFlight *r, uint64_t start, uint64_t end);
 void qcow2_in_flight_remove(BDRVQcow2State *s, Qcow2InFlight *r);
 void coroutine_fn qcow2_in_flight_wait(BDRVQcow2State *s, uint64_t start, uint64_t end);
@@ -329,6 +340,14 @@ void coroutine_fn qcow2_in_flight_wait(BDRVQcow2State *s, uint64_t start, uint64
 int qcow2_decompress(int type, const void *src, size_t src_len, void *dst, size_t dst_len);
 /* Compress; returns compressed bytes, or -ENOSPC if not smaller than dst_len. */
 ssize_t qcow2_compress(int type, const void *src, size_t src_len, void *dst, size_t dst_len);
+/*
+ * BDRV_REQ_WRITE_COMPRESSED: offset cluster aligned, bytes whole clusters (the
+ * last may end at the image end; it is padded with zeroes), else -EINVAL. A
+ * cluster that does not shrink is written uncompressed. Takes the lock itself.
+ */
+int coroutine_fn qcow2_co_write_compressed(BlockDriverState *bs, uint64_t offset,
+                                           uint64_t bytes, QEMUIOVector *qiov,
+                                           size_t qiov_offset);
 
 /* ---- snapshot.c ---- */
 int coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp);
@@ -336,6 +355,13 @@ void qcow2_free_snapshots(BDRVQcow2State *s);
 /* Parse a snapshot table image (pure, for tests and the fuzzer). */
 int qcow2_parse_snapshots(const uint8_t *buf, size_t len, int nb, int version,
                           Qcow2Snapshot **out, Error **errp);
+
+/* The BlockDriver snapshot_* callbacks (contracts in block-int.h). */
+int qcow2_snapshot_create(BlockDriverState *bs, QEMUSnapshotInfo *sn, Error **errp);
+int qcow2_snapshot_goto(BlockDriverState *bs, const char *id_or_name);
+int qcow2_snapshot_delete(BlockDriverState *bs, const char *id, const char *name,
+                          Error **errp);
+int qcow2_snapshot_list(BlockDriverState *bs, QEMUSnapshotInfo **list);
 
 /* ---- check.c ---- */
 int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix);
@@ -346,6 +372,9 @@ int coroutine_fn qcow2_co_create_opts(BlockDriver *drv, const char *filename, QD
                                       Error **errp);
 
 /* ---- qcow2.c ---- */
+/* Run fn as a coroutine (directly when already in one) and wait for it. */
+int qcow2_run_co(int (*fn)(BlockDriverState *, void *, Error **), BlockDriverState *bs,
+                 void *opaque, Error **errp);
 /* Rewrite the header cluster from s (extensions preserved). */
 int coroutine_fn qcow2_update_header(BlockDriverState *bs);
 

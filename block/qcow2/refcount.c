@@ -37,8 +37,12 @@ int coroutine_fn qcow2_load_reftable(BlockDriverState *bs, Error **errp)
             return ret;
         }
     }
+    s->reftable_used = 0;
     for (uint64_t i = 0; i < s->reftable_size; i++) {
         s->reftable[i] = GUINT64_FROM_BE(s->reftable[i]);
+        if (s->reftable[i]) {
+            s->reftable_used = i + 1;
+        }
     }
     return 0;
 }
@@ -171,6 +175,7 @@ static int coroutine_fn qcow2_grow_reftable(BlockDriverState *bs, uint64_t min_e
     g_free(s->reftable);
     s->reftable = g_steal_pointer(&table);
     s->reftable_size = entries;
+    s->reftable_used = MAX(s->reftable_used, old + nb_rb);
     s->reftable_offset = table_off;
     s->h.refcount_table_offset = table_off;
     s->h.refcount_table_clusters = nb_tc;
@@ -214,6 +219,7 @@ static int coroutine_fn qcow2_create_refblock(BlockDriverState *bs, uint64_t idx
         return ret;
     }
     s->reftable[idx] = off;
+    s->reftable_used = MAX(s->reftable_used, idx + 1);
     ret = qcow2_write_reftable_entry(bs, idx);
     if (ret < 0) {
         s->reftable[idx] = 0;
@@ -260,6 +266,9 @@ int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, uint64_t offset, ui
         qcow2_refblock_set(e->table, s->refcount_order, i, rc);
         qcow2_cache_mark_dirty(e);
         if (!rc) {
+            if (s->free_byte_offset && (s->free_byte_offset >> s->cluster_bits) == c) {
+                s->free_byte_offset = 0;    /* the packing cluster is gone */
+            }
             s->free_hint = MIN(s->free_hint, c);
             qcow2_cache_discard(s->l2_cache, c << s->cluster_bits);
         }
@@ -268,28 +277,36 @@ int coroutine_fn qcow2_update_refcount(BlockDriverState *bs, uint64_t offset, ui
     return ret;
 }
 
-/* First run of n free clusters at or after *start; sets *start. */
+/*
+ * First run of n free clusters at or after *start; sets *start. Scans a whole
+ * refcount block per cache lookup; clusters without a refcount block are free.
+ */
 static int coroutine_fn qcow2_find_free(BlockDriverState *bs, uint64_t n, uint64_t *start)
 {
     BDRVQcow2State *s = bs->opaque;
-    uint64_t c = *start, run = 0;
+    uint64_t c = *start, run = 0, per_block = 1ULL << s->refblock_bits;
     uint64_t limit = (1ULL << 56) >> s->cluster_bits;
 
     while (run < n) {
         if (c >= limit) {
             return -EFBIG;
         }
-        uint64_t rc;
-        int ret = qcow2_get_refcount(bs, c, &rc);
+        Qcow2CacheEntry *e;
+        int ret = qcow2_refblock_for(bs, c, &e);
         if (ret < 0) {
             return ret;
         }
-        if (rc) {
-            run = 0;
-        } else if (!run++) {
-            *start = c;
+        uint64_t end = MIN(QEMU_ALIGN_DOWN(c, per_block) + per_block, limit);
+        for (; c < end && run < n; c++) {
+            uint64_t rc = e ? qcow2_refblock_get(e->table, s->refcount_order,
+                                                 c & (per_block - 1)) : 0;
+            if (rc) {
+                run = 0;
+            } else if (!run++) {
+                *start = c;
+            }
         }
-        c++;
+        qcow2_cache_put(&e);
     }
     return 0;
 }
@@ -329,6 +346,31 @@ int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n)
         }
         return start << s->cluster_bits;
     }
+}
+
+int64_t coroutine_fn qcow2_alloc_bytes(BlockDriverState *bs, uint64_t size)
+{
+    BDRVQcow2State *s = bs->opaque;
+    uint64_t off = s->free_byte_offset;
+
+    assert(size > 0 && size <= s->cluster_size);
+    if (off && (off & s->cluster_mask) && s->cluster_size - (off & s->cluster_mask) >= size) {
+        int ret = qcow2_update_refcount(bs, off, 1, 1);     /* one more user */
+        if (ret < 0) {
+            return ret;
+        }
+    } else {
+        int64_t c = qcow2_alloc_clusters(bs, 1);
+        if (c < 0) {
+            return c;
+        }
+        off = c;
+    }
+    s->free_byte_offset = off + size;
+    if (!(s->free_byte_offset & s->cluster_mask)) {
+        s->free_byte_offset = 0;                            /* cluster full */
+    }
+    return off;
 }
 
 void qcow2_free_deferred(BlockDriverState *bs, uint64_t offset, uint64_t bytes, bool discard)
@@ -433,7 +475,7 @@ int qcow2_check_overlap(BlockDriverState *bs, int ign, uint64_t offset, uint64_t
         }
     }
     if (chk & QCOW2_OL_REFBLOCK) {
-        for (uint64_t i = 0; i < s->reftable_size; i++) {
+        for (uint64_t i = 0; i < s->reftable_used; i++) {
             uint64_t rb = s->reftable[i] & QCOW2_REFT_OFFSET_MASK;
             if (rb && ranges_overlap(offset, bytes, rb, s->cluster_size)) {
                 return QCOW2_OL_REFBLOCK;

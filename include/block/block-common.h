@@ -167,4 +167,17 @@ typedef struct BlockDriverInfo {
     bool unallocated_blocks_are_zero;
 } BlockDriverInfo;
 
+/*
+ * One internal snapshot, as drivers list it and as callers describe a new one
+ * (qemu-img snapshot -l / info "Snapshot list:", savevm). Strings NUL-terminated.
+ */
+typedef struct QEMUSnapshotInfo {
+    char id_str[128];                /* unique; "" asks the driver to pick the next id */
+    char name[256];                  /* the tag; may repeat */
+    uint64_t vm_state_size;          /* bytes of saved VM state (0 for disk-only) */
+    uint32_t date_sec, date_nsec;    /* wall clock at creation; 0/0: the driver fills it */
+    uint64_t vm_clock_nsec;          /* guest clock at creation */
+    uint64_t icount;                 /* instruction count, UINT64_MAX when unknown */
+} QEMUSnapshotInfo;
+
 #endif /* GODWIT_BLOCK_COMMON_H */

@@ -193,6 +193,26 @@ struct BlockDriver {
     int (*change_backing_file)(BlockDriverState *bs, const char *backing_file,
                                const char *backing_fmt);
     int coroutine_fn (*co_invalidate_cache)(BlockDriverState *bs, Error **errp);
+
+    /*
+     * Internal snapshots (qcow2). Main loop, blocking (the driver runs its own
+     * coroutine), node drained by the caller, image opened read-write except for
+     * snapshot_list. All return >= 0 or -errno; error texts are QEMU's:
+     *   snapshot_create: sn->id_str "" means "the next free id" and is filled in;
+     *     date 0/0 means "now". Sets errp ("Could not create snapshot..." is the
+     *     caller's prefix). -EEXIST if sn->id_str is taken.
+     *   snapshot_goto: revert the image to the snapshot whose id, else name, is
+     *     id_or_name. -ENOENT if none (qemu-img prints "Failed to load snapshot: "
+     *     + strerror). The current state is lost unless another snapshot keeps it.
+     *   snapshot_delete: the snapshot matching id (if non-NULL) and name (if
+     *     non-NULL); -ENOENT + errp "Can't find the snapshot" if none.
+     *   snapshot_list: *list = g_new array (caller frees), returns the count.
+     */
+    int (*snapshot_create)(BlockDriverState *bs, QEMUSnapshotInfo *sn, Error **errp);
+    int (*snapshot_goto)(BlockDriverState *bs, const char *id_or_name);
+    int (*snapshot_delete)(BlockDriverState *bs, const char *id, const char *name,
+                           Error **errp);
+    int (*snapshot_list)(BlockDriverState *bs, QEMUSnapshotInfo **list);
     int (*inactivate)(BlockDriverState *bs);
 
     /* blkdebug hooks (only blkdebug implements them) */

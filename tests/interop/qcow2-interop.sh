@@ -165,5 +165,73 @@ for round in 1 2 3; do
     fi
 done
 
+echo "== 5. compressed clusters we write: qemu-io reads, qemu-img check is clean"
+for ct in zlib zstd; do
+    rm -f "$T/c.qcow2"
+    qemu-img create -q -f qcow2 -o compression_type=$ct "$T/c.qcow2" 4M
+    t "write -c ($ct)" gio_ok -c "write -c -P 0x11 0 256k" -c "write -c -P 0x22 1M 64k" \
+        -c "write -c -P 0x33 4032k 64k" "$T/c.qcow2"
+    t "qemu-io reads compressed ($ct)" qio_ok -c "read -P 0x11 0 256k" -c "read -P 0x22 1M 64k" \
+        -c "read -P 0 1088k 2944k" -c "read -P 0x33 4032k 64k" "$T/c.qcow2"
+    t "compressed clusters counted ($ct)" sh -c \
+        "qemu-img check '$T/c.qcow2' | grep -q '6/64 = 9.38% allocated, .*, 100.00% compressed'"
+    t "check clean ($ct)" clean "$T/c.qcow2"
+done
+head -c 3M /dev/urandom > "$T/src.raw"
+qemu-io -f raw -c "write -P 0x44 0 1M" -c "write -z 2M 512k" "$T/src.raw" >/dev/null
+t "convert -c" "$GIMG" convert -c -O qcow2 "$T/src.raw" "$T/cc.qcow2"
+t "convert -c: identical" qemu-img compare -f raw -F qcow2 "$T/src.raw" "$T/cc.qcow2"
+t "convert -c: check clean" clean "$T/cc.qcow2"
+
+echo "== 6. internal snapshots, both ways"
+rm -f "$T/s.qcow2"
+qemu-img create -q -f qcow2 "$T/s.qcow2" 4M
+qemu-io -c "write -P 1 0 1M" "$T/s.qcow2" >/dev/null
+t "godwit snapshot -c" "$GIMG" snapshot -c s1 "$T/s.qcow2"
+gio_ok -c "write -P 2 512k 1M" "$T/s.qcow2"
+t "godwit snapshot -c (2)" "$GIMG" snapshot -c s2 "$T/s.qcow2"
+t "check clean after our snapshots" clean "$T/s.qcow2"
+t "listed identically" diff <(qemu-img snapshot -l "$T/s.qcow2" | cut -c1-35) \
+    <("$GIMG" snapshot -l "$T/s.qcow2" | cut -c1-35)
+t "info identical" diff <(qemu-img info "$T/s.qcow2" | grep -v "disk size") \
+    <("$GIMG" info "$T/s.qcow2" | grep -v "disk size")
+t "qemu-img applies ours" qemu-img snapshot -a s1 "$T/s.qcow2"
+t "data of s1" qio_ok -c "read -P 1 0 1M" -c "read -P 0 1M 1M" "$T/s.qcow2"
+qemu-img snapshot -c q3 "$T/s.qcow2"
+t "we apply ours" "$GIMG" snapshot -a s2 "$T/s.qcow2"
+t "data of s2" qio_ok -c "read -P 1 0 512k" -c "read -P 2 512k 1M" "$T/s.qcow2"
+t "we apply qemu's" "$GIMG" snapshot -a q3 "$T/s.qcow2"
+t "data of q3" gio_ok -c "read -P 1 0 1M" -c "read -P 0 1M 1M" "$T/s.qcow2"
+t "we delete qemu's" "$GIMG" snapshot -d q3 "$T/s.qcow2"
+t "we delete ours" "$GIMG" snapshot -d s1 "$T/s.qcow2"
+t "check clean after deletes" clean "$T/s.qcow2"
+t "one left" sh -c "[ \$(qemu-img snapshot -l '$T/s.qcow2' | grep -c s2) = 1 ]"
+t "missing snapshot: QEMU's text" sh -c "'$GIMG' snapshot -a nope '$T/s.qcow2' 2>&1 |
+    grep -q \"Could not apply snapshot 'nope': Failed to load snapshot: No such file or directory\""
+
+echo "== 7. lazy refcounts: kill -9, our open repairs, qemu-img check"
+for round in 1 2; do
+    rm -f "$T/l.qcow2"
+    "$GIMG" create -q -f qcow2 -o cluster_size=4k,lazy_refcounts=on "$T/l.qcow2" 64M
+    lcmds=()
+    for i in $(seq 1 2000); do
+        off=$(( (RANDOM * 32768 + RANDOM) % (63 * 1024 * 1024) / 512 * 512 ))
+        lcmds+=(-c "write -P 9 $off 12800")
+    done
+    "$GIO" "${lcmds[@]}" "$T/l.qcow2" >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.$((RANDOM % 4 + 2))
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    "$GIO" -c "read 0 4k" "$T/l.qcow2" >/dev/null 2>&1      # read-write open repairs
+    out=$(qemu-img check "$T/l.qcow2" 2>&1)
+    if echo "$out" | grep -q "No errors were found" && ! echo "$out" | grep -q leaked; then
+        pass "lazy round $round: repaired, clean"
+    else
+        fail "lazy round $round"
+        echo "$out" | head -10
+    fi
+done
+
 echo "== result: $fails failure(s)"
 [ $fails -eq 0 ]

@@ -406,6 +406,124 @@ static void test_driver_check_repair(void)
     unlink(path);
 }
 
+static void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = (i / 512) % 7 == 0 ? seed : seed + (i & 15);    /* compressible */
+    }
+}
+
+static void expect_data(BlockBackend *blk, int64_t off, size_t len, uint8_t seed)
+{
+    g_autofree uint8_t *want = g_malloc(len), *got = g_malloc(len);
+
+    if (seed) {
+        fill(want, len, seed);
+    } else {
+        memset(want, 0, len);
+    }
+    g_assert_cmpint(blk_pread(blk, off, len, got, 0), >=, 0);
+    g_assert(!memcmp(want, got, len));
+}
+
+static void test_driver_compressed(void)
+{
+    g_autofree char *path = make_image("size=1048576,cluster_size=65536");
+    BlockBackend *blk = open_image(path);
+    g_autofree uint8_t *buf = g_malloc(256 * KiB);
+    g_autofree uint8_t *rnd = g_malloc(64 * KiB);
+
+    fill(buf, 256 * KiB, 3);
+    g_assert_cmpint(blk_pwrite(blk, 0, 256 * KiB, buf, BDRV_REQ_WRITE_COMPRESSED), >=, 0);
+    for (int i = 0; i < 64 * KiB; i++) {
+        rnd[i] = g_test_rand_int();         /* incompressible: stored uncompressed */
+    }
+    g_assert_cmpint(blk_pwrite(blk, 512 * KiB, 64 * KiB, rnd, BDRV_REQ_WRITE_COMPRESSED),
+                    >=, 0);
+    /* not cluster aligned, or a partial cluster inside the image: -EINVAL */
+    g_assert_cmpint(blk_pwrite(blk, 4096, 64 * KiB, buf, BDRV_REQ_WRITE_COMPRESSED), ==,
+                    -EINVAL);
+    expect_data(blk, 0, 256 * KiB, 3);
+    g_autofree uint8_t *out = g_malloc(64 * KiB);
+    g_assert_cmpint(blk_pread(blk, 512 * KiB, 64 * KiB, out, 0), >=, 0);
+    g_assert(!memcmp(out, rnd, 64 * KiB));
+    /* overwrite part of a compressed cluster: it becomes a normal one */
+    memset(buf, 0xee, 4096);
+    g_assert_cmpint(blk_pwrite(blk, 64 * KiB + 8192, 4096, buf, 0), >=, 0);
+    g_assert_cmpint(blk_pread(blk, 64 * KiB + 8192, 4096, out, 0), >=, 0);
+    g_assert_cmpint(out[0], ==, 0xee);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    check_clean(blk);
+    g_assert_cmpint(blk_pdiscard(blk, 0, 1 * MiB), >=, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    check_clean(blk);
+    blk_unref(blk);
+    unlink(path);
+}
+
+static void test_driver_snapshots(void)
+{
+    g_autofree char *path = make_image("size=4194304,cluster_size=65536");
+    BlockBackend *blk = open_image(path);
+    BlockDriverState *bs = blk_bs(blk);
+    g_autofree uint8_t *buf = g_malloc(1 * MiB);
+    QEMUSnapshotInfo sn = { .icount = UINT64_MAX };
+    QEMUSnapshotInfo *list;
+    Error *err = NULL;
+
+    fill(buf, 1 * MiB, 1);
+    g_assert_cmpint(blk_pwrite(blk, 0, 1 * MiB, buf, 0), >=, 0);
+    strcpy(sn.name, "one");
+    g_assert_cmpint(bs->drv->snapshot_create(bs, &sn, &error_abort), ==, 0);
+    g_assert_cmpstr(sn.id_str, ==, "1");
+    check_clean(blk);
+    fill(buf, 1 * MiB, 2);
+    g_assert_cmpint(blk_pwrite(blk, 256 * KiB, 1 * MiB, buf, 0), >=, 0);
+    memset(&sn, 0, sizeof(sn));
+    strcpy(sn.name, "two");
+    g_assert_cmpint(bs->drv->snapshot_create(bs, &sn, &error_abort), ==, 0);
+    g_assert_cmpstr(sn.id_str, ==, "2");
+    g_assert_cmpint(blk_pwrite_zeroes(blk, 0, 2 * MiB, BDRV_REQ_MAY_UNMAP), >=, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    check_clean(blk);
+
+    g_assert_cmpint(bs->drv->snapshot_list(bs, &list), ==, 2);
+    g_assert_cmpstr(list[0].name, ==, "one");
+    g_assert_cmpstr(list[1].id_str, ==, "2");
+    g_assert_cmpuint(list[1].date_sec, >, 0);
+    g_free(list);
+
+    g_assert_cmpint(bs->drv->snapshot_goto(bs, "nope"), ==, -ENOENT);
+    g_assert_cmpint(bs->drv->snapshot_goto(bs, "one"), ==, 0);
+    expect_data(blk, 0, 1 * MiB, 1);
+    expect_data(blk, 1 * MiB, 1 * MiB, 0);
+    check_clean(blk);
+    g_assert_cmpint(bs->drv->snapshot_goto(bs, "2"), ==, 0);
+    expect_data(blk, 0, 256 * KiB, 1);
+    expect_data(blk, 256 * KiB, 1 * MiB, 2);
+    check_clean(blk);
+
+    g_assert_cmpint(bs->drv->snapshot_delete(bs, NULL, "none", &err), ==, -ENOENT);
+    g_assert_cmpstr(error_get_pretty(err), ==, "Can't find the snapshot");
+    error_free(err);
+    g_assert_cmpint(bs->drv->snapshot_delete(bs, "1", NULL, &error_abort), ==, 0);
+    check_clean(blk);
+    fill(buf, 1 * MiB, 5);
+    g_assert_cmpint(blk_pwrite(blk, 0, 1 * MiB, buf, 0), >=, 0);     /* COW of shared */
+    g_assert_cmpint(bs->drv->snapshot_delete(bs, NULL, "two", &error_abort), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    check_clean(blk);
+    blk_unref(blk);
+
+    blk = open_image(path);
+    g_assert_cmpint(blk_bs(blk)->drv->snapshot_list(blk_bs(blk), &list), ==, 0);
+    g_free(list);
+    expect_data(blk, 0, 1 * MiB, 5);
+    check_clean(blk);
+    blk_unref(blk);
+    unlink(path);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -420,5 +538,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/driver/concurrent-writes", test_driver_concurrent_writes);
     g_test_add_func("/qcow2/driver/zero-discard-truncate", test_driver_zero_discard_truncate);
     g_test_add_func("/qcow2/driver/check-repair", test_driver_check_repair);
+    g_test_add_func("/qcow2/driver/compressed", test_driver_compressed);
+    g_test_add_func("/qcow2/driver/snapshots", test_driver_snapshots);
     return g_test_run();
 }

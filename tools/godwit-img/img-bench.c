@@ -3,8 +3,8 @@
  * Copyright (c) 2026 The Godwit authors
  *
  * qemu-img bench: count requests of bufsize bytes, depth of them in flight at a
- * time, at offset, offset+step, ... wrapping to the start when the next one
- * would pass the end of the image. Issued with blk_aio_* from completion
+ * time, at offset, offset+step, ... modulo the image size (as qemu-img does: a
+ * request that then passes the end fails). Issued with blk_aio_* from completion
  * callbacks, so the measured path is the same one devices use.
  */
 #include "util/osdep.h"
@@ -46,9 +46,6 @@ static void bench_refill(BenchData *b)
     }
     while (b->nrreq > 0 && b->in_flight < b->depth && b->ret == 0) {
         QEMUIOVector *qiov = &b->qiov[b->next_slot++ % b->depth];
-        if (b->image_size < (uint64_t)b->offset + b->bufsize) {
-            b->offset = 0;          /* wrap around at the end of the image */
-        }
         b->nrreq--;
         b->in_flight++;
         if (b->write) {
@@ -56,7 +53,8 @@ static void bench_refill(BenchData *b)
         } else {
             blk_aio_preadv(b->blk, b->offset, qiov, 0, bench_cb, b);
         }
-        b->offset += b->step;
+        /* like qemu-img: the next offset wraps modulo the image size */
+        b->offset = ((uint64_t)b->offset + b->step) % MAX(b->image_size, 1);
         if (b->flush_interval && ++b->issued_since_flush == b->flush_interval) {
             b->flush_pending = true;
             bench_refill(b);

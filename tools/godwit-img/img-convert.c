@@ -9,6 +9,7 @@
  * read as zeroes, and become write-zeroes requests otherwise.
  */
 #include "util/osdep.h"
+#include "util/aio.h"
 #include "img.h"
 #include <getopt.h>
 
@@ -24,23 +25,38 @@ typedef struct ConvertState {
     bool target_is_zero;        /* fresh image or --target-is-zero: skip zero ranges */
     int64_t min_sparse;         /* -S: 0 = write every byte */
     bool progress;
-    uint8_t *buf;
+    bool compress;              /* -c: whole target clusters, BDRV_REQ_WRITE_COMPRESSED */
+    int64_t cluster;            /* target cluster size (compression granule) */
+    bool in_order;              /* not -W: writes go out in offset order */
+
+    /* ---- the work queue (main loop only: coroutines interleave at yields) ---- */
+    int cur_src;                /* next chunk: source index and offset in it */
+    int64_t cur_off;
+    int64_t dst_base;           /* target offset of source cur_src */
+    int64_t wr_next;            /* in order: target offset the next write must have */
+    CoMutex claim_lock;         /* held while a worker claims its next chunk */
+    CoQueue wr_queue;           /* writers waiting for their turn */
+    int64_t done;
+    int running;                /* worker coroutines alive */
+    int ret;                    /* first error */
 } ConvertState;
 
 /* Write [off, off+len) of buf to the target, skipping or zeroing runs of zeroes. */
-static int convert_write(ConvertState *s, int64_t off, int64_t len, const uint8_t *buf)
+static int coroutine_fn convert_co_write(ConvertState *s, int64_t off, int64_t len,
+                                         const uint8_t *buf)
 {
-    int64_t granule = s->min_sparse ? s->min_sparse : len;
+    int64_t granule = s->compress ? s->cluster : s->min_sparse ? s->min_sparse : len;
+    bool sparse = s->min_sparse || s->compress;
 
     for (int64_t i = 0; i < len; ) {
         int64_t n = MIN(granule - (off + i) % granule, len - i);
-        bool zero = s->min_sparse && buffer_is_zero(buf + i, n);
+        bool zero = sparse && buffer_is_zero(buf + i, n);
         int64_t run = n;
 
         /* merge neighbouring granules of the same kind into one request */
         while (i + run < len) {
             int64_t m = MIN(granule, len - i - run);
-            bool z = s->min_sparse && buffer_is_zero(buf + i + run, m);
+            bool z = sparse && buffer_is_zero(buf + i + run, m);
             if (z != zero) {
                 break;
             }
@@ -48,9 +64,10 @@ static int convert_write(ConvertState *s, int64_t off, int64_t len, const uint8_
         }
         int ret = 0;
         if (!zero) {
-            ret = blk_pwrite(s->target, off + i, run, buf + i, 0);
+            ret = blk_co_pwrite(s->target, off + i, run, buf + i,
+                                s->compress ? BDRV_REQ_WRITE_COMPRESSED : 0);
         } else if (!s->target_is_zero) {
-            ret = blk_pwrite_zeroes(s->target, off + i, run, BDRV_REQ_MAY_UNMAP);
+            ret = blk_co_pwrite_zeroes(s->target, off + i, run, BDRV_REQ_MAY_UNMAP);
         }
         if (ret < 0) {
             return ret;
@@ -60,45 +77,113 @@ static int convert_write(ConvertState *s, int64_t off, int64_t len, const uint8_
     return 0;
 }
 
-static int convert_copy(ConvertState *s)
+/*
+ * Claim the next chunk: source *i, [*off, *off + *len) with block status *st.
+ * Chunks are claimed in offset order; false when everything is claimed.
+ */
+static bool coroutine_fn convert_co_claim(ConvertState *s, int *i, int64_t *off,
+                                          int64_t *len, int64_t *dst, int *st)
 {
-    int64_t done = 0, dst_off = 0;
+    while (s->cur_src < s->n_src && s->cur_off >= s->src_sizes[s->cur_src]) {
+        s->dst_base += s->src_sizes[s->cur_src++];
+        s->cur_off = 0;
+    }
+    if (s->cur_src >= s->n_src || s->ret) {
+        return false;
+    }
+    *i = s->cur_src;
+    *off = s->cur_off;
+    *dst = s->dst_base + *off;
+    int64_t max = MIN(CONVERT_CHUNK, s->src_sizes[*i] - *off), pnum = max;
+    *st = bdrv_co_block_status_above(blk_bs(s->src[*i]), NULL, true, *off, max, &pnum,
+                                     NULL, NULL, NULL);
+    if (*st < 0) {
+        error_report("error while reading block status at offset %" PRId64 ": %s", *off,
+                     strerror(-*st));
+        s->ret = *st;
+        return false;
+    }
+    pnum = MAX(MIN(pnum, max), 1);
+    if (s->compress && pnum < max) {
+        /* whole clusters only: a partial one is read (and compressed) as data */
+        int64_t end = QEMU_ALIGN_DOWN(*dst + pnum, s->cluster) - s->dst_base;
+        if (end <= *off) {
+            end = MIN(ROUND_UP(*dst + 1, s->cluster) - s->dst_base, *off + max);
+            *st = BDRV_BLOCK_DATA;
+        }
+        pnum = end - *off;
+    }
+    *len = pnum;
+    s->cur_off = *off + pnum;
+    return true;
+}
 
-    img_progress_print(s->progress, 0);
-    for (int i = 0; i < s->n_src; i++) {
-        BlockDriverState *bs = blk_bs(s->src[i]);
-        for (int64_t off = 0; off < s->src_sizes[i]; ) {
-            int64_t len = MIN(CONVERT_CHUNK, s->src_sizes[i] - off), pnum = len;
-            int st = bdrv_block_status_above(bs, NULL, off, len, &pnum, NULL, NULL, NULL);
-            if (st < 0) {
-                error_report("error while reading block status at offset %" PRId64 ": %s",
-                             off, strerror(-st));
-                return st;
+static void coroutine_fn convert_co_worker(void *opaque)
+{
+    ConvertState *s = opaque;
+    uint8_t *buf = bdrv_blockalign(blk_bs(s->target), CONVERT_CHUNK);
+    int i, st;
+    int64_t off, len, dst;
+
+    for (;;) {
+        /* one claim at a time: chunks are handed out in offset order */
+        qemu_co_mutex_lock(&s->claim_lock);
+        bool more = convert_co_claim(s, &i, &off, &len, &dst, &st);
+        qemu_co_mutex_unlock(&s->claim_lock);
+        if (!more) {
+            break;
+        }
+        bool zero = (st & BDRV_BLOCK_ZERO) && (s->min_sparse || s->compress);
+        int ret = 0;
+        if (!zero) {
+            ret = blk_co_pread(s->src[i], off, len, buf, 0);
+            if (ret < 0) {
+                error_report("error while reading at byte %" PRId64 ": %s", off,
+                             strerror(-ret));
             }
-            pnum = MAX(MIN(pnum, len), 1);
-            int ret;
-            if ((st & BDRV_BLOCK_ZERO) && s->min_sparse) {
+        }
+        while (ret == 0 && s->in_order && s->wr_next != dst && !s->ret) {
+            qemu_co_queue_wait(&s->wr_queue, NULL);
+        }
+        if (ret == 0 && !s->ret) {
+            if (zero) {
                 ret = s->target_is_zero ? 0 :
-                      blk_pwrite_zeroes(s->target, dst_off + off, pnum, BDRV_REQ_MAY_UNMAP);
+                      blk_co_pwrite_zeroes(s->target, dst, len, BDRV_REQ_MAY_UNMAP);
             } else {
-                ret = blk_pread(s->src[i], off, pnum, s->buf, 0);
-                if (ret < 0) {
-                    error_report("error while reading at byte %" PRId64 ": %s", off,
-                                 strerror(-ret));
-                    return ret;
-                }
-                ret = convert_write(s, dst_off + off, pnum, s->buf);
+                ret = convert_co_write(s, dst, len, buf);
             }
             if (ret < 0) {
-                error_report("error while writing at byte %" PRId64 ": %s", dst_off + off,
+                error_report("error while writing at byte %" PRId64 ": %s", dst,
                              strerror(-ret));
-                return ret;
             }
-            off += pnum;
-            done += pnum;
-            img_progress_print(s->progress, s->total ? 100.0 * done / s->total : 100);
         }
-        dst_off += s->src_sizes[i];
+        if (ret < 0 && !s->ret) {
+            s->ret = ret;
+        }
+        s->wr_next = dst + len;
+        s->done += len;
+        qemu_co_queue_restart_all(&s->wr_queue);
+        img_progress_print(s->progress, s->total ? 100.0 * s->done / s->total : 100);
+    }
+    bdrv_blockfree(buf);
+    s->running--;
+    qemu_co_queue_restart_all(&s->wr_queue);
+    aio_notify(qemu_get_aio_context());
+}
+
+/* Copy with num_co coroutines: reads overlap, writes keep order unless -W. */
+static int convert_copy(ConvertState *s, int num_co)
+{
+    qemu_co_queue_init(&s->wr_queue);
+    qemu_co_mutex_init(&s->claim_lock);
+    img_progress_print(s->progress, 0);
+    s->running = num_co;
+    for (int k = 0; k < num_co; k++) {
+        qemu_coroutine_enter(qemu_coroutine_create(convert_co_worker, s));
+    }
+    AIO_WAIT_WHILE(qemu_get_aio_context(), s->running > 0);
+    if (s->ret < 0) {
+        return s->ret;
     }
     img_progress_print(s->progress, 100);
     img_progress_end(s->progress);
@@ -166,7 +251,9 @@ int img_convert(int argc, char **argv)
     g_autofree char *options = NULL;
     bool quiet = false, skip_create = false, image_opts = false, force_share = false;
     bool target_is_zero = false, progress = false;
-    ConvertState s = { .min_sparse = 4096 };
+    ConvertState s = { .min_sparse = 4096, .in_order = true };
+    bool compress = false;
+    int num_co = 8;
     uint64_t v;
     int c, ret = 1;
 
@@ -209,7 +296,16 @@ int img_convert(int argc, char **argv)
         case 'U': force_share = true; break;
         case OPTION_IMAGE_OPTS: image_opts = true; break;
         case OPTION_TARGET_IS_ZERO: target_is_zero = true; break;
-        case 'B': case 'C': case 'c': case 'F': case 'l': case 'm': case 'W': case 'r':
+        case 'c': compress = true; break;
+        case 'W': s.in_order = false; break;
+        case 'm':
+            if (qemu_strtoi(optarg, NULL, 0, &num_co) < 0 || num_co < 1 || num_co > 16) {
+                error_report("Invalid number of coroutines. Allowed number of coroutines "
+                             "is between 1 and 16");
+                return 1;
+            }
+            break;
+        case 'B': case 'C': case 'F': case 'l': case 'r':
         case OPTION_OBJECT: case OPTION_TARGET_IMAGE_OPTS: case OPTION_SALVAGE:
         case OPTION_BITMAPS:
             break;                  /* accepted; raw-to-raw copies need none of them */
@@ -276,16 +372,21 @@ int img_convert(int argc, char **argv)
         }
     }
     s.target_is_zero = target_is_zero;
-    s.buf = bdrv_blockalign(blk_bs(s.target), CONVERT_CHUNK);
-    ret = convert_copy(&s) < 0 ? 1 : 0;
+    if (compress) {
+        BlockDriverInfo bdi;
+        if (bdrv_get_info(blk_bs(s.target), &bdi) < 0 || bdi.cluster_size <= 0) {
+            error_report("could not get block driver info");
+            goto out;
+        }
+        s.compress = true;
+        s.cluster = bdi.cluster_size;
+    }
+    ret = convert_copy(&s, num_co) < 0 ? 1 : 0;
     if (ret == 0 && blk_flush(s.target) < 0) {
         error_report("error while flushing the target");
         ret = 1;
     }
 out:
-    if (s.buf) {
-        bdrv_blockfree(s.buf);
-    }
     if (s.target) {
         blk_unref(s.target);
     }

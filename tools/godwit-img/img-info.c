@@ -7,6 +7,7 @@
  * members come out in QEMU's QDict order (spec §2.3), not in insertion order.
  */
 #include "util/osdep.h"
+#include "block/block-int.h"
 #include "img.h"
 #include "qobject/qjson.h"
 #include "qobject/qlist.h"
@@ -35,6 +36,28 @@ static QDict *img_collect_info(BlockDriverState *bs)
         }
         qdict_put_bool(info, "dirty-flag", bdi.is_dirty);
     }
+    QEMUSnapshotInfo *sns = NULL;
+    int nsn = bs->drv && bs->drv->snapshot_list ? bs->drv->snapshot_list(bs, &sns) : 0;
+    if (nsn > 0) {
+        /* ImageInfo.snapshots (SnapshotInfo members in QEMU's order) */
+        QList *l = qlist_new();
+        for (int i = 0; i < nsn; i++) {
+            QDict *d = qdict_new();
+            if (sns[i].icount != UINT64_MAX) {
+                qdict_put_int(d, "icount", sns[i].icount);
+            }
+            qdict_put_int(d, "vm-clock-nsec", sns[i].vm_clock_nsec % 1000000000);
+            qdict_put_str(d, "name", sns[i].name);
+            qdict_put_int(d, "date-sec", sns[i].date_sec);
+            qdict_put_int(d, "date-nsec", sns[i].date_nsec);
+            qdict_put_int(d, "vm-clock-sec", sns[i].vm_clock_nsec / 1000000000);
+            qdict_put_str(d, "id", sns[i].id_str);
+            qdict_put_int(d, "vm-state-size", sns[i].vm_state_size);
+            qlist_append(l, d);
+        }
+        qdict_put_obj(info, "snapshots", QOBJECT(l));
+    }
+    g_free(sns);
     if (bs->drv && bs->drv->get_specific_info) {
         QDict *spec = bs->drv->get_specific_info(bs, NULL);
         if (spec) {
@@ -114,6 +137,25 @@ static void img_print_human(QDict *info)
         const char *bfmt = qdict_get_try_str(info, "backing-filename-format");
         if (bfmt) {
             printf("backing file format: %s\n", bfmt);
+        }
+    }
+    QList *sns = qdict_get_qlist(info, "snapshots");
+    if (sns) {
+        printf("Snapshot list:\n");
+        img_snapshot_dump(NULL);
+        for (const QListEntry *e = qlist_first(sns); e; e = qlist_next(e)) {
+            QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+            QEMUSnapshotInfo sn = {
+                .vm_state_size = qdict_get_int(d, "vm-state-size"),
+                .date_sec = qdict_get_int(d, "date-sec"),
+                .date_nsec = qdict_get_int(d, "date-nsec"),
+                .vm_clock_nsec = qdict_get_int(d, "vm-clock-sec") * 1000000000ULL +
+                                 qdict_get_int(d, "vm-clock-nsec"),
+                .icount = qdict_haskey(d, "icount") ? qdict_get_int(d, "icount") : UINT64_MAX,
+            };
+            g_strlcpy(sn.id_str, qdict_get_str(d, "id"), sizeof(sn.id_str));
+            g_strlcpy(sn.name, qdict_get_str(d, "name"), sizeof(sn.name));
+            img_snapshot_dump(&sn);
         }
     }
     QObject *spec = qdict_get(info, "format-specific");

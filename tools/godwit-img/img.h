@@ -25,6 +25,9 @@ int img_convert(int argc, char **argv);
 int img_resize(int argc, char **argv);
 int img_check(int argc, char **argv);
 int img_bench(int argc, char **argv);
+int img_snapshot(int argc, char **argv);
+/* One "Snapshot list:" row as qemu-img prints it; NULL prints the column header. */
+void img_snapshot_dump(const QEMUSnapshotInfo *sn);
 
 /* Long-only options shared by the subcommands (getopt_long values). */
 enum {

@@ -24,6 +24,7 @@ static const ImgCmd img_cmds[] = {
     { "info", img_info },
     { "map", img_map },
     { "resize", img_resize },
+    { "snapshot", img_snapshot },
     { NULL, NULL },
 };
 
@@ -48,7 +49,8 @@ static void img_help(void)
 "  create [--object objectdef] [-q] [-f fmt] [-u] [-o options] filename [size]\n"
 "  info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [-U] filename\n"
 "  map [--object objectdef] [--image-opts] [-f fmt] [--start-offset=offset] [--max-length=len] [--output=ofmt] [-U] filename\n"
-"  resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size\n",
+"  resize [--object objectdef] [--image-opts] [-f fmt] [--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size\n"
+"  snapshot [--object objectdef] [--image-opts] [-U] [-q] [-l | -a snapshot | -c snapshot | -d snapshot] filename\n",
            p, GODWIT_VERSION, p);
 }
 

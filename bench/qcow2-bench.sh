@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Copyright (c) 2026 The Godwit authors
+#
+# qcow2-bench.sh: the qcow2 driver against Debian's qemu-img, alternating the two
+# programs round by round on the same files so both see the same page cache.
+#
+#  bench    a fully written 1 GiB qcow2 (created by qemu-img, filled by qemu-io),
+#           4 KiB requests at depth 32, -t none -i native, offsets scattered by a
+#           step of 663605248 bytes (qemu-img bench wraps offsets modulo the
+#           image size), reads then writes (in place: every cluster exists).
+#  convert  raw -> qcow2 of a 2 GiB raw file that is half data (1 MiB of data,
+#           1 MiB hole, ...), default options of both programs.
+#
+# For each it prints the median of each program and the ratio ours/QEMU of the
+# rates (ops/s or MB/s; above 1.00 means Godwit is faster).
+#
+# Usage: bench/qcow2-bench.sh [-b BUILD_DIR] [-n ROUNDS] [-c COUNT] [-s bench|convert]
+#   -b  build directory holding tools/godwit-img (default: build)
+#   -n  rounds per configuration (default 5)
+#   -c  requests per bench run (default 200000)
+#   -s  run only one section
+set -eu
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$src/build
+rounds=5
+count=200000
+only=
+
+while getopts "b:n:c:s:" opt; do
+    case $opt in
+    b) build=$OPTARG ;;
+    n) rounds=$OPTARG ;;
+    c) count=$OPTARG ;;
+    s) only=$OPTARG ;;
+    *) sed -n '2,/^set -eu/p' "$0" | sed -n 's/^# \{0,1\}//p' >&2; exit 2 ;;
+    esac
+done
+
+ours=$build/tools/godwit-img
+ref=${QEMU_IMG:-qemu-img}
+qio=${QEMU_IO:-qemu-io}
+[ -x "$ours" ] || { echo "no $ours: build first (ninja -C $build)" >&2; exit 1; }
+command -v "$ref" >/dev/null || { echo "no $ref in PATH" >&2; exit 1; }
+
+# /var/tmp rather than /tmp: O_DIRECT needs a real file system, not tmpfs.
+tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/qcow2-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+median()
+{
+    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2];
+                                         else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# prints "label median-ours median-qemu ratio" for rates (bigger is better)
+report()
+{
+    local label=$1 unit=$2; shift 2
+    local mo mr
+    mo=$(printf '%s\n' "${ours_r[@]}" | median)
+    mr=$(printf '%s\n' "${ref_r[@]}" | median)
+    awk -v l="$label" -v u="$unit" -v o="$mo" -v q="$mr" 'BEGIN {
+        printf "%-16s %14.1f %14.1f %8s %8.2f\n", l, o, q, u, (q > 0 ? o / q : 0) }'
+}
+
+bench_run()
+{
+    local prog=$1 rw=$2 img=$3 t
+    t=$("$prog" bench $rw -f qcow2 -t none -i native -d 32 -c "$count" -s 4k -S 663605248 \
+        "$img" | sed -n 's/^Run completed in \([0-9.]*\) seconds\.$/\1/p')
+    [ -n "$t" ] || { echo "bench failed: $prog $rw" >&2; exit 1; }
+    awk -v t="$t" -v c="$count" 'BEGIN { printf "%.1f\n", c / t }'
+}
+
+printf '%-16s %14s %14s %8s %8s\n' test godwit qemu unit ratio
+if [ -z "$only" ] || [ "$only" = bench ]; then
+    img=$tmp/full.qcow2
+    "$ref" create -q -f qcow2 "$img" 1G
+    "$qio" -f qcow2 -t none -c 'write -P 0x5a 0 1G' "$img" >/dev/null
+    for rw in "" -w; do
+        ours_r=() ref_r=()
+        for ((r = 0; r < rounds; r++)); do
+            ours_r+=("$(bench_run "$ours" "$rw" "$img")")
+            ref_r+=("$(bench_run "$ref" "$rw" "$img")")
+        done
+        report "bench $([ -n "$rw" ] && echo write || echo read)" ops/s
+    done
+fi
+
+if [ -z "$only" ] || [ "$only" = convert ]; then
+    raw=$tmp/half.raw
+    "$ref" create -q -f raw "$raw" 2G
+    cmds=()
+    for ((m = 0; m < 2048; m += 2)); do
+        cmds+=(-c "write -P $((m % 251 + 1)) ${m}M 1M")
+    done
+    "$qio" -f raw "${cmds[@]}" "$raw" >/dev/null
+    sync
+    conv_run()
+    {
+        local prog=$1 t0 t1
+        rm -f "$tmp/out.qcow2"
+        t0=$(date +%s.%N)
+        "$prog" convert -f raw -O qcow2 "$raw" "$tmp/out.qcow2"
+        t1=$(date +%s.%N)
+        awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", 2048 / (b - a) }'
+    }
+    ours_r=() ref_r=()
+    for ((r = 0; r < rounds; r++)); do
+        ours_r+=("$(conv_run "$ours")")
+        ref_r+=("$(conv_run "$ref")")
+    done
+    report "convert 2G" MiB/s
+    conv_run "$ours" >/dev/null
+    "$ref" compare -q -f raw -F qcow2 "$raw" "$tmp/out.qcow2" ||
+        { echo "converted image differs from the source" >&2; exit 1; }
+fi
