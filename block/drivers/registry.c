@@ -18,6 +18,7 @@ extern const BlockDriver bdrv_raw;
 extern const BlockDriver bdrv_null_co;
 extern const BlockDriver bdrv_null_aio;
 extern const BlockDriver bdrv_blkdebug;
+extern const BlockDriver bdrv_nbd;
 
 static const BlockDriver *const block_drivers[] = {
     &bdrv_raw,
@@ -26,6 +27,7 @@ static const BlockDriver *const block_drivers[] = {
     &bdrv_null_co,
     &bdrv_null_aio,
     &bdrv_blkdebug,
+    &bdrv_nbd,
 };
 
 const BlockDriver *bdrv_find_format(const char *format_name)
