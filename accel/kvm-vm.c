@@ -368,3 +368,57 @@ void kvm_vm_dispatch_io(KvmVm *vm, KvmVcpu *cpu, bool is_mmio, uint64_t addr, bo
         memset(data, 0xff, size);
     }
 }
+
+static int kvm_vm_ioeventfd(KvmVm *vm, uint64_t addr, unsigned len, uint64_t datamatch, int fd,
+                            bool assign)
+{
+    struct kvm_ioeventfd io = {
+        .datamatch = datamatch,
+        .addr = addr,
+        .len = len,
+        .fd = fd,
+        .flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+    return kvm_ioctl(vm->vm_fd, KVM_IOEVENTFD, &io);
+}
+
+int kvm_vm_add_ioeventfd(KvmVm *vm, uint64_t addr, unsigned len, uint64_t datamatch, int fd,
+                         Error **errp)
+{
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) <= 0) {
+        error_setg(errp, "kvm: host lacks KVM_CAP_IOEVENTFD");
+        return -ENOSYS;
+    }
+    int ret = kvm_vm_ioeventfd(vm, addr, len, datamatch, fd, true);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "KVM_IOEVENTFD failed for 0x%" PRIx64 "/%u", addr, len);
+    }
+    return ret;
+}
+
+void kvm_vm_del_ioeventfd(KvmVm *vm, uint64_t addr, unsigned len, uint64_t datamatch, int fd)
+{
+    kvm_vm_ioeventfd(vm, addr, len, datamatch, fd, false);
+}
+
+int kvm_vm_add_irqfd(KvmVm *vm, uint32_t gsi, int fd, Error **errp)
+{
+    struct kvm_irqfd irq = { .fd = fd, .gsi = gsi };
+
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) <= 0) {
+        error_setg(errp, "kvm: host lacks KVM_CAP_IRQFD");
+        return -ENOSYS;
+    }
+    int ret = kvm_ioctl(vm->vm_fd, KVM_IRQFD, &irq);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "KVM_IRQFD failed for GSI %u", gsi);
+    }
+    return ret;
+}
+
+void kvm_vm_del_irqfd(KvmVm *vm, uint32_t gsi, int fd)
+{
+    struct kvm_irqfd irq = { .fd = fd, .gsi = gsi, .flags = KVM_IRQFD_FLAG_DEASSIGN };
+
+    kvm_ioctl(vm->vm_fd, KVM_IRQFD, &irq);
+}

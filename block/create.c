@@ -66,7 +66,7 @@ int bdrv_create_file(const char *filename, QDict *opts, Error **errp)
 static const char *create_opt_type_name(CreateOptionType t)
 {
     switch (t) {
-    case CREATE_OPT_BOOL:   return "bool";
+    case CREATE_OPT_BOOL:   return "bool (on/off)";
     case CREATE_OPT_NUMBER: return "num";
     case CREATE_OPT_SIZE:   return "size";
     case CREATE_OPT_STRING:
@@ -85,15 +85,11 @@ char *bdrv_create_opts_help(const CreateOption *opts)
     GString *out = g_string_new("Supported options:\n");
 
     for (const CreateOption *o = opts; o && o->name; o++) {
-        GString *l = g_string_new(NULL);
-        g_string_append_printf(l, "%s=<%s>", o->name, create_opt_type_name(o->type));
-        if (o->help) {
-            while (l->len < 24) {
-                g_string_append_c(l, ' ');
-            }
-            g_string_append_printf(l, " - %s", o->help);
-        }
-        g_ptr_array_add(lines, g_string_free(l, false));
+        g_autofree char *name = g_strdup_printf("%s=<%s>", o->name,
+                                                create_opt_type_name(o->type));
+        /* QEMU's layout: the name padded to 22 columns, then " - help" */
+        g_ptr_array_add(lines, o->help ? g_strdup_printf("%-22s - %s", name, o->help)
+                                       : g_steal_pointer(&name));
     }
     g_ptr_array_sort(lines, cmp_str);
     for (guint i = 0; i < lines->len; i++) {

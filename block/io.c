@@ -444,7 +444,7 @@ static int coroutine_fn aligned_pwritev(BdrvChild *child, int64_t offset, int64_
     if (ret >= 0) {
         bdrv_set_dirty(bs, offset, bytes);
         if (total >= 0 && offset + bytes > total) {
-            bs->total_size = offset + bytes;
+            bs->total_size = QEMU_ALIGN_UP(offset + bytes, BDRV_SECTOR_SIZE);
         }
     }
     return ret < 0 ? ret : 0;
@@ -886,6 +886,8 @@ int64_t coroutine_fn bdrv_co_getlength(BlockDriverState *bs)
     if (bs->drv->co_getlength) {
         int64_t len = bs->drv->co_getlength(bs);
         if (len >= 0) {
+            /* QEMU counts lengths in whole sectors: a 1000-byte file is 1024 */
+            len = QEMU_ALIGN_UP(len, BDRV_SECTOR_SIZE);
             bs->total_size = len;
         }
         return len;

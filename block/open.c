@@ -443,6 +443,12 @@ BlockDriverState *bdrv_open_inherit(const char *filename, const char *reference,
             if (!drv) {
                 goto fail_opts;
             }
+        } else if (!drv && qdict_get_try_str(options, "filename")) {
+            /* an explicit filename option is never parsed for a "proto:" prefix */
+            drv = bdrv_find_protocol(qdict_get_try_str(options, "filename"), false, errp);
+            if (!drv) {
+                goto fail_opts;
+            }
         }
         if (!drv) {
             error_setg(errp, "Must specify either driver or file");

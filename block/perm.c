@@ -283,7 +283,8 @@ int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only, Error **errp
         uint64_t perm, shared;
         bdrv_get_cumulative_perm(bs, &perm, &shared);
         if (perm & BLK_PERM_WRITE) {
-            error_setg(errp, "Cannot make block node read-only, there is a writer on it");
+            error_setg(errp, "Read-only block node '%s' cannot support read-write users",
+                       bdrv_get_node_name(bs));
             return -EPERM;
         }
     }

@@ -15,6 +15,12 @@ static const Workload workloads[] = {
     { "hello", hello_main, "print a greeting and the parameters" },
     { "io-loop", io_loop_main, "n=N: N port writes to the null port" },
     { "mmio-loop", mmio_loop_main, "n=N: N stores to the null MMIO page" },
+    { "blk-pattern", blk_pattern_main,
+      "mib=N seed=S [off=MIB qd=Q kib=K evt=0|1 irq=0|1 dev=N]: write the pattern, read back, verify" },
+    { "blk-verify", blk_verify_main, "mib=N seed=S [...]: verify a pattern written earlier" },
+    { "blk-io-bench", blk_io_bench_main,
+      "mib=N qd=Q ms=T [evt=0|1]: sequential 1 MiB and random 4 KiB at QD 1 and Q" },
+    { "blk-selftest", blk_selftest_main, "each request type once, and requests that must fail" },
 };
 
 int guest_main(const char *params, uint64_t ram_size, uint64_t tsc_khz);

@@ -5,8 +5,8 @@
  * workloads.h: what the test guest can run. The parameter string is
  * "<workload> key=value ...". A workload prints its verdict on the console
  * ("<workload>: PASS ..." or "<workload>: FAIL ...") and returns the exit status:
- * 0 pass, 1 fail, 2 bad parameters. A future guest/virtio-mmio.c driver adds its
- * block workloads to the table in main.c the same way.
+ * 0 pass, 1 fail, 2 bad parameters. The block workloads (virtio-blk.c) drive
+ * the polling virtio driver of virtio-mmio.c.
  */
 #ifndef GUEST_WORKLOADS_H
 #define GUEST_WORKLOADS_H
@@ -29,5 +29,10 @@ int exit_main(const char *args, const GuestInfo *gi);
 int hello_main(const char *args, const GuestInfo *gi);
 int io_loop_main(const char *args, const GuestInfo *gi);
 int mmio_loop_main(const char *args, const GuestInfo *gi);
+/* virtio-blk.c */
+int blk_pattern_main(const char *args, const GuestInfo *gi);
+int blk_verify_main(const char *args, const GuestInfo *gi);
+int blk_io_bench_main(const char *args, const GuestInfo *gi);
+int blk_selftest_main(const char *args, const GuestInfo *gi);
 
 #endif /* GUEST_WORKLOADS_H */

@@ -319,6 +319,28 @@ static int file_write_zeroes_full(int fd, int64_t from, int64_t to)
     return fsync(fd) < 0 ? -errno : 0;
 }
 
+/*
+ * Growing an empty file also writes zeroes over its first block, as QEMU does:
+ * alignment probing of a later O_DIRECT open then reads allocated blocks, and
+ * `map` of a fresh image shows that block as data. Failures are ignored.
+ */
+static void file_allocate_first_block(int fd, int64_t new_size)
+{
+    size_t len = new_size < 4096 ? BDRV_SECTOR_SIZE : 4096;
+    void *buf;
+    ssize_t n;
+
+    /* aligned for an O_DIRECT fd */
+    if (posix_memalign(&buf, MAX(4096, qemu_real_host_page_size()), len)) {
+        return;
+    }
+    memset(buf, 0, len);
+    do {
+        n = pwrite(fd, buf, len, 0);
+    } while (n < 0 && errno == EINTR);
+    free(buf);
+}
+
 static int file_pool_truncate(void *opaque)
 {
     FileTruncateOp *op = opaque;
@@ -336,13 +358,22 @@ static int file_pool_truncate(void *opaque)
     switch (op->prealloc) {
     case PREALLOC_MODE_OFF:
         op->stage = "Could not resize file";
-        return ftruncate(op->fd, op->offset) < 0 ? -errno : 0;
+        if (ftruncate(op->fd, op->offset) < 0) {
+            return -errno;
+        }
+        if (st.st_size == 0 && op->offset > 0) {
+            file_allocate_first_block(op->fd, op->offset);
+        }
+        return 0;
     case PREALLOC_MODE_FALLOC:
         op->stage = "Could not preallocate new data";
         if (op->offset == st.st_size) {
             return 0;
         }
         ret = posix_fallocate(op->fd, st.st_size, op->offset - st.st_size);
+        if (ret == 0 && st.st_size == 0) {
+            file_allocate_first_block(op->fd, op->offset);
+        }
         return -ret;
     case PREALLOC_MODE_FULL:
         op->stage = "Could not resize file";
@@ -913,6 +944,7 @@ static int coroutine_fn file_co_create_opts(BlockDriver *drv, const char *filena
     if (g_str_has_prefix(filename, "file:")) {
         filename += strlen("file:");
     }
+    size = QEMU_ALIGN_UP(size, BDRV_SECTOR_SIZE);
     FileCreateOp op = {
         .filename = filename, .size = size, .prealloc = mode, .nocow = nocow,
     };

@@ -80,7 +80,24 @@ static int raw_open(BlockDriverState *bs, QDict *options, int flags, Error **err
         ((BDRV_REQ_FUA | BDRV_REQ_MAY_UNMAP | BDRV_REQ_NO_FALLBACK) &
          file->bs->supported_zero_flags);
     bs->supported_truncate_flags = file->bs->supported_truncate_flags;
+    if (bs->probed && !bs->read_only) {
+        bdrv_refresh_filename(file->bs);
+        fprintf(stderr,
+                "WARNING: Image format was not specified for '%s' and probing guessed raw.\n"
+                "         Automatically detecting the format is dangerous for raw images, "
+                "write operations on block 0 will be restricted.\n"
+                "         Specify the 'raw' format explicitly to remove the restrictions.\n",
+                file->bs->filename);
+    }
     return 0;
+}
+
+/* A probed image keeps whole sectors, so block 0 is always checked in one piece. */
+static void raw_refresh_limits(BlockDriverState *bs, Error **errp)
+{
+    if (bs->probed) {
+        bs->bl.request_alignment = MAX(bs->bl.request_alignment, BDRV_SECTOR_SIZE);
+    }
 }
 
 static int coroutine_fn raw_co_preadv(BlockDriverState *bs, int64_t offset, int64_t bytes,
@@ -99,6 +116,32 @@ static int coroutine_fn raw_co_pwritev(BlockDriverState *bs, int64_t offset, int
 {
     BDRVRawState *s = bs->opaque;
 
+    if (bs->probed && offset < BDRV_SECTOR_SIZE && bytes) {
+        /*
+         * A guest of a probed image must not turn it into another format
+         * (that would change how it is opened next time). Check a private
+         * copy of sector 0 and write that copy, not the caller's buffer.
+         */
+        uint8_t *buf = bdrv_blockalign(bs->file->bs, BDRV_SECTOR_SIZE);
+        QEMUIOVector local;
+        int ret;
+
+        assert(offset == 0 && bytes >= (int64_t)BDRV_SECTOR_SIZE);
+        qemu_iovec_to_buf(qiov, qiov_offset, buf, BDRV_SECTOR_SIZE);
+        if (bdrv_probe_format(buf, BDRV_SECTOR_SIZE, NULL) != bs->drv) {
+            bdrv_blockfree(buf);
+            return -EPERM;
+        }
+        qemu_iovec_init(&local, 2);
+        qemu_iovec_add(&local, buf, BDRV_SECTOR_SIZE);
+        qemu_iovec_concat(&local, qiov, qiov_offset + BDRV_SECTOR_SIZE,
+                          bytes - BDRV_SECTOR_SIZE);
+        BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
+        ret = bdrv_co_pwritev_part(bs->file, s->offset, bytes, &local, 0, flags);
+        qemu_iovec_destroy(&local);
+        bdrv_blockfree(buf);
+        return ret;
+    }
     BLKDBG_EVENT(bs->file, BLKDBG_WRITE_AIO);
     return bdrv_co_pwritev_part(bs->file, s->offset + offset, bytes, qiov, qiov_offset, flags);
 }
@@ -198,6 +241,7 @@ const BlockDriver bdrv_raw = {
     .open_options               = raw_open_options,
     .probe                      = raw_probe,
     .open                       = raw_open,
+    .refresh_limits             = raw_refresh_limits,
     .co_preadv                  = raw_co_preadv,
     .co_pwritev                 = raw_co_pwritev,
     .co_pwrite_zeroes           = raw_co_pwrite_zeroes,

@@ -55,4 +55,21 @@
 /* An MMIO page nobody backs with RAM, answered like GODWIT_PORT_NULL. */
 #define GODWIT_MMIO_NULL      0xfe000000ULL
 
+/*
+ * virtio-mmio devices (virtio 1.x "version 2" register layout, little-endian
+ * 32-bit registers, device configuration at +0x100). Device n (0-based) has its
+ * register window at GODWIT_VIRTIO_MMIO_BASE + n * GODWIT_VIRTIO_MMIO_STRIDE and
+ * its interrupt on GSI GODWIT_VIRTIO_MMIO_GSI + n (IOAPIC pin; the CPL3 test guest
+ * cannot take interrupts and polls the used ring instead). An empty slot reads
+ * 0xffffffff. Device 0 is the first virtio-blk disk.
+ *   QueueNotify (+0x50) writes of the queue index are caught by KVM (ioeventfd)
+ *   and handled in the host's main loop, so a kick costs one exit in the kernel
+ *   and no return to user space.
+ */
+#define GODWIT_VIRTIO_MMIO_BASE    0xd0000000ULL
+#define GODWIT_VIRTIO_MMIO_STRIDE  0x1000
+#define GODWIT_VIRTIO_MMIO_SIZE    0x200
+#define GODWIT_VIRTIO_MMIO_MAX     8
+#define GODWIT_VIRTIO_MMIO_GSI     5
+
 #endif /* GODWIT_HW_PORTS_H */

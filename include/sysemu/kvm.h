@@ -117,6 +117,23 @@ bool kvm_vm_manual_dirty_protect(KvmVm *vm);            /* MANUAL_DIRTY_LOG_PROT
 void kvm_vm_register_pio(KvmVm *vm, uint16_t base, uint16_t len, KvmIoFn *fn, void *opaque);
 void kvm_vm_register_mmio(KvmVm *vm, uint64_t base, uint64_t len, KvmIoFn *fn, void *opaque);
 
+/*
+ * ioeventfd: a guest write of len bytes (1, 2, 4 or 8) to MMIO address addr whose
+ * value equals datamatch sets the eventfd fd inside KVM, without an exit to user
+ * space (KVM_IOEVENTFD with DATAMATCH). Writes that do not match still reach the
+ * registered MMIO handler. Callable at any time from the controlling thread.
+ * Returns 0 or -errno (error set).
+ */
+int kvm_vm_add_ioeventfd(KvmVm *vm, uint64_t addr, unsigned len, uint64_t datamatch, int fd,
+                         Error **errp);
+void kvm_vm_del_ioeventfd(KvmVm *vm, uint64_t addr, unsigned len, uint64_t datamatch, int fd);
+/*
+ * irqfd: setting fd pulses GSI gsi of the in-kernel irqchip (KVM_IRQFD, default
+ * routing: GSIs 0-23 reach the IOAPIC and PIC). Returns 0 or -errno (error set).
+ */
+int kvm_vm_add_irqfd(KvmVm *vm, uint32_t gsi, int fd, Error **errp);
+void kvm_vm_del_irqfd(KvmVm *vm, uint32_t gsi, int fd);
+
 /* vCPU number kvm_vm_nr_vcpus(vm) (APIC ID = index), with CPUID and LAPIC set up. */
 KvmVcpu *kvm_vcpu_create(KvmVm *vm, Error **errp);
 unsigned kvm_vm_nr_vcpus(KvmVm *vm);

@@ -20,7 +20,7 @@
 # normalised; everything else must be identical.
 #
 # Binaries: QEMU_IO_REF (default: qemu-io on $PATH) and GODWIT_IO (default
-# $GODWIT_BUILD_DIR/godwit-io, GODWIT_BUILD_DIR default <repo>/build).
+# $GODWIT_BUILD_DIR/tools/godwit-io, GODWIT_BUILD_DIR default <repo>/build).
 # Images are created with QEMU_IMG_REF (default: qemu-img on $PATH).
 #
 # Exit status: 0 all equal, 1 a difference, 77 (skip) a binary is missing.
@@ -30,10 +30,12 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=${GODWIT_BUILD_DIR:-$repo/build}
+# the tools run inside a scratch directory: relative paths must not break
+case "$build" in /*) ;; *) build=$PWD/$build ;; esac
 
 REF_IO=${QEMU_IO_REF:-$(command -v qemu-io || echo /usr/bin/qemu-io)}
 REF_IMG=${QEMU_IMG_REF:-$(command -v qemu-img || echo /usr/bin/qemu-img)}
-OUR_IO=${GODWIT_IO:-$build/godwit-io}
+OUR_IO=${GODWIT_IO:-$build/tools/godwit-io}
 
 verbose=0
 if [ "${1:-}" = -v ]; then

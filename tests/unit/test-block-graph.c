@@ -217,15 +217,20 @@ static void test_create_opts_help(void)
     static const CreateOption opts[] = {
         { "size", CREATE_OPT_SIZE, "Virtual disk size" },
         { "preallocation", CREATE_OPT_STRING, "Preallocation mode (allowed values: off)" },
+        { "nocow", CREATE_OPT_BOOL, "Turn off copy-on-write" },
+        { "extent_size_hint", CREATE_OPT_SIZE, "Extent size hint" },
         { NULL },
     };
     g_autofree char *help = bdrv_create_opts_help(opts);
     QDict *out = qdict_new();
     Error *err = NULL;
 
+    /* QEMU pads the name to 22 columns; a longer one just gets " - " */
     g_assert_cmpstr(help, ==, "Supported options:\n"
-                    "  preallocation=<str>      - Preallocation mode (allowed values: off)\n"
-                    "  size=<size>              - Virtual disk size\n");
+                    "  extent_size_hint=<size> - Extent size hint\n"
+                    "  nocow=<bool (on/off)>  - Turn off copy-on-write\n"
+                    "  preallocation=<str>    - Preallocation mode (allowed values: off)\n"
+                    "  size=<size>            - Virtual disk size\n");
     g_assert_true(bdrv_create_opts_parse(opts, "size=1M,preallocation=off", out, &error_abort));
     g_assert_cmpstr(qdict_get_str(out, "size"), ==, "1M");
     g_assert_false(bdrv_create_opts_parse(opts, "foo=1", out, &err));

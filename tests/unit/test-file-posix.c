@@ -431,6 +431,60 @@ static void test_create(void)
     unlink(path);
 }
 
+/*
+ * QEMU's create rounds the size up to a sector and writes zeroes over the
+ * first block (512 bytes below 4 KiB, else 4 KiB); lengths are whole sectors,
+ * and a child given only file.filename is a "file" node.
+ */
+static void test_create_qemu_layout(void)
+{
+    g_autofree char *path = g_build_filename(test_dir, "layout.img", NULL);
+    g_autofree uint8_t *buf = g_malloc(1024);
+    int64_t pnum, map;
+    BlockDriverState *file;
+    struct stat st;
+
+    CreateCall c = { .filename = path, .opts = qdict_new() };
+    qdict_put_str(c.opts, "size", "1000");
+    run_co(create_run, &c);
+    g_assert_cmpint(c.ret, ==, 0);
+    g_assert_cmpint(stat(path, &st), ==, 0);
+    g_assert_cmpint(st.st_size, ==, 1024);
+    qobject_unref(c.opts);
+
+    c = (CreateCall) { .filename = path, .opts = qdict_new() };
+    qdict_put_str(c.opts, "size", "1M");
+    run_co(create_run, &c);
+    g_assert_cmpint(c.ret, ==, 0);
+    qobject_unref(c.opts);
+    g_assert_cmpint(truncate(path, 1000), ==, 0);   /* an odd length, as the host has it */
+
+    QDict *opts = qdict_new();
+    qdict_put_str(opts, "driver", "raw");
+    qdict_put_str(opts, "file.filename", path);
+    BlockBackend *blk = blk_new_open(NULL, NULL, opts, BDRV_O_RDWR, &error_abort);
+    g_assert_cmpstr(bdrv_get_format_name(blk_bs(blk)->file->bs), ==, "file");
+    g_assert_cmpint(blk_getlength(blk), ==, 1024);
+    memset(buf, 0xff, 1024);
+    g_assert_cmpint(blk_pread(blk, 0, 1024, buf, 0), >=, 0);   /* past EOF reads zeroes */
+    g_assert_cmpint(buf[1023], ==, 0);
+    blk_unref(blk);
+
+    c = (CreateCall) { .filename = path, .opts = qdict_new() };
+    qdict_put_str(c.opts, "size", "1M");
+    run_co(create_run, &c);
+    qobject_unref(c.opts);
+    opts = qdict_new();
+    qdict_put_str(opts, "driver", "raw");
+    qdict_put_str(opts, "file.filename", path);
+    blk = blk_new_open(NULL, NULL, opts, 0, &error_abort);
+    int ret = bdrv_block_status(blk_bs(blk), 0, 1 * MiB, &pnum, &map, &file);
+    g_assert_cmpint(ret & (BDRV_BLOCK_DATA | BDRV_BLOCK_ZERO), ==, BDRV_BLOCK_DATA);
+    g_assert_cmpint(pnum, ==, 4096);
+    blk_unref(blk);
+    unlink(path);
+}
+
 /* ---- locking ---- */
 
 /*
@@ -619,6 +673,7 @@ int main(int argc, char **argv)
 #endif
     g_test_add_func("/file-posix/truncate", test_truncate);
     g_test_add_func("/file-posix/create", test_create);
+    g_test_add_func("/file-posix/create/qemu-layout", test_create_qemu_layout);
     g_test_add_func("/file-posix/lock/two-opens", test_lock_two_opens);
     g_test_add_func("/file-posix/lock/qemu-io", test_lock_qemu_io);
     g_test_add_data_func("/file-posix/stack/threads", "threads", test_stack);

@@ -2,6 +2,232 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  * Copyright (c) 2026 The Godwit authors
  *
- * Placeholder: being written (see the block layer issue).
+ * qemu-img create: generic over the format's and the protocol's create options
+ * (BlockDriver.create_opts). Prints "Formatting 'F', fmt=X opt=val..." with
+ * the options in the order of the format's list, then the protocol's.
  */
 #include "util/osdep.h"
+#include "img.h"
+#include <getopt.h>
+
+/* The format's create options followed by the protocol's that it lacks. */
+static CreateOption *img_merge_create_opts(const BlockDriver *drv, const BlockDriver *proto)
+{
+    GArray *a = g_array_new(true, true, sizeof(CreateOption));
+
+    for (const CreateOption *o = drv->create_opts; o && o->name; o++) {
+        g_array_append_val(a, *o);
+    }
+    for (const CreateOption *o = proto ? proto->create_opts : NULL; o && o->name; o++) {
+        bool dup = false;
+        for (guint i = 0; i < a->len; i++) {
+            dup |= !strcmp(g_array_index(a, CreateOption, i).name, o->name);
+        }
+        if (!dup) {
+            g_array_append_val(a, *o);
+        }
+    }
+    return (CreateOption *)g_array_free(a, false);
+}
+
+static bool img_is_help_option(const char *options)
+{
+    g_auto(GStrv) items = g_strsplit(options, ",", -1);
+
+    for (char **i = items; *i; i++) {
+        if (!strcmp(*i, "help") || !strcmp(*i, "?")) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "-o help": without a filename only the format's options, with a pointer to more. */
+static int img_print_create_help(const char *filename, const char *fmt)
+{
+    const BlockDriver *drv = bdrv_find_format(fmt);
+    const BlockDriver *proto = NULL;
+    Error *err = NULL;
+
+    if (!drv) {
+        error_report("Unknown file format '%s'", fmt);
+        return 1;
+    }
+    if (!drv->create_opts) {
+        error_report("Format driver '%s' does not support image creation", fmt);
+        return 1;
+    }
+    if (filename) {
+        proto = bdrv_find_protocol(filename, true, &err);
+        if (!proto) {
+            error_report_err(err);
+            return 1;
+        }
+    }
+    g_autofree CreateOption *opts = img_merge_create_opts(drv, proto);
+    g_autofree char *help = bdrv_create_opts_help(opts);
+    if (filename) {
+        fputs(help, stdout);
+        return 0;
+    }
+    const char *body = strchr(help, '\n');
+    printf("Supported %s options:\n%s\n", fmt, body ? body + 1 : "");
+    printf("The protocol level may support further options.\n"
+           "Specify the target filename to include those options.\n");
+    return 0;
+}
+
+static void img_print_formatting(const char *filename, const char *fmt,
+                                 const CreateOption *opts, QDict *values)
+{
+    printf("Formatting '%s', fmt=%s", filename, fmt);
+    for (const CreateOption *o = opts; o->name; o++) {
+        const char *v = tool_get_opt(values, o->name);
+        if (!v) {
+            v = o->def_value_str;
+        }
+        if (v) {
+            printf(" %s=%s", o->name, v);
+        }
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+/* Validate and create; errors are "FILE: <message>". */
+static int img_do_create(const char *filename, const char *fmt, const char *options,
+                         int64_t img_size, bool quiet)
+{
+    const BlockDriver *drv = bdrv_find_format(fmt);
+    Error *err = NULL;
+    QDict *values = NULL;
+    int ret = 1;
+
+    if (!drv) {
+        error_report("%s: Unknown file format '%s'", filename, fmt);
+        return 1;
+    }
+    if (!drv->create_opts || !drv->co_create_opts) {
+        error_report("%s: Format driver '%s' does not support image creation", filename, fmt);
+        return 1;
+    }
+    const BlockDriver *proto = bdrv_find_protocol(filename, true, &err);
+    if (!proto) {
+        error_reportf_err(err, "%s: ", filename);
+        return 1;
+    }
+    g_autofree CreateOption *opts = img_merge_create_opts(drv, proto);
+    values = qdict_new();
+    if (options && !bdrv_create_opts_parse(opts, options, values, &err)) {
+        error_reportf_err(err, "%s: ", filename);
+        goto out;
+    }
+    const char *size_opt = tool_get_opt(values, "size");
+    if (size_opt) {
+        uint64_t v;
+        if (qemu_strtosz(size_opt, NULL, &v) < 0) {
+            error_report("%s: Parameter 'size' expects a non-negative number below 2^64",
+                         filename);
+            fprintf(stderr, "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, "
+                    "tera-, peta-\nand exabytes, respectively.\n");
+            goto out;
+        }
+        if (img_size >= 0) {
+            error_report("%s: The image size must be specified only once", filename);
+            goto out;
+        }
+        img_size = v;
+    }
+    if (img_size < 0) {
+        error_report("%s: Image creation needs a size parameter", filename);
+        goto out;
+    }
+    char size_str[32];
+    snprintf(size_str, sizeof(size_str), "%" PRId64, img_size);
+    qdict_put_str(values, "size", size_str);
+    if (!quiet) {
+        img_print_formatting(filename, fmt, opts, values);
+    }
+    if (bdrv_create(drv, filename, values, &err) < 0) {
+        error_reportf_err(err, "%s: ", filename);
+        goto out;
+    }
+    ret = 0;
+
+out:
+    tool_free_opts(values);
+    return ret;
+}
+
+int img_create(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "object", required_argument, NULL, OPTION_OBJECT },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = "raw", *base = NULL;
+    g_autofree char *options = NULL;
+    bool quiet = false;
+    int64_t img_size = -1;
+    int c;
+
+    while ((c = getopt_long(argc, argv, ":F:b:f:ho:qu", long_options, NULL)) != -1) {
+        switch (c) {
+        case ':':
+        case '?':
+            img_bad_option(c, argv);
+        case 'h':
+            printf("create [--object objectdef] [-q] [-f fmt] [-u] [-o options] filename [size]\n");
+            return 0;
+        case 'F':
+        case 'u':
+        case OPTION_OBJECT:
+            break;
+        case 'b':
+            base = optarg;
+            break;
+        case 'f':
+            fmt = optarg;
+            break;
+        case 'o': {
+            char *joined = options ? g_strdup_printf("%s,%s", options, optarg)
+                                   : g_strdup(optarg);
+            g_free(options);
+            options = joined;
+            break;
+        }
+        case 'q':
+            quiet = true;
+            break;
+        }
+    }
+    if (options && img_is_help_option(options)) {
+        return img_print_create_help(optind < argc ? argv[optind] : NULL, fmt);
+    }
+    if (optind >= argc) {
+        img_error_exit("Expecting image file name");
+    }
+    const char *filename = argv[optind++];
+    if (optind < argc) {
+        img_size = img_parse_size(argv[optind++]);
+        if (img_size < 0) {
+            return 1;
+        }
+    }
+    if (optind != argc) {
+        img_error_exit("Unexpected argument: %s", argv[optind]);
+    }
+    if (base) {
+        const BlockDriver *drv = bdrv_find_format(fmt);
+        bool has_backing = false;
+        for (const CreateOption *o = drv ? drv->create_opts : NULL; o && o->name; o++) {
+            has_backing |= !strcmp(o->name, "backing_file");
+        }
+        if (drv && !has_backing) {
+            error_report("%s: Backing file not supported for file format '%s'", filename, fmt);
+            return 1;
+        }
+    }
+    return img_do_create(filename, fmt, options, img_size, quiet);
+}

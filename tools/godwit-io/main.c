@@ -285,7 +285,7 @@ int main(int argc, char **argv)
             image_opts = true;
             break;
         case '?':
-            io_usage(stderr);
+            io_usage(stdout);       /* qemu-io prints the usage on stdout here too */
             return 1;
         default:
             if (!io_open_opt(&o, c, optarg)) {
@@ -295,7 +295,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind > 1) {
-        io_usage(stderr);
+        io_usage(stdout);
         return 1;
     }
     if (format && image_opts) {

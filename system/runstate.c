@@ -1,0 +1,206 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ * Copyright (c) 2026 The Godwit authors
+ *
+ * Run states, stop/cont, reset and shutdown (contract in include/sysemu/runstate.h),
+ * and the QMP commands that drive them.
+ */
+#include "util/osdep.h"
+#include "sysemu/runstate.h"
+#include "qapi-commands.h"
+#include "qapi-events.h"
+
+typedef struct VMChangeEntry {
+    VMChangeStateHandler *cb;
+    void *opaque;
+} VMChangeEntry;
+
+typedef struct ExitEntry {
+    ExitNotifier *fn;
+    void *opaque;
+} ExitEntry;
+
+/* The one VM of this process: its run state lives here. */
+static RunState current_state = RUN_STATE_PRELAUNCH;
+static bool autostart = true;
+static bool exit_requested;
+static GArray *vm_change_handlers;      /* VMChangeEntry */
+static GArray *exit_notifiers;          /* ExitEntry */
+static void (*reset_hook)(void *opaque);
+static void *reset_opaque;
+
+RunState runstate_get(void)
+{
+    return current_state;
+}
+
+bool runstate_check(RunState state)
+{
+    return current_state == state;
+}
+
+bool runstate_is_running(void)
+{
+    return current_state == RUN_STATE_RUNNING;
+}
+
+void runstate_set(RunState state)
+{
+    current_state = state;
+}
+
+bool runstate_needs_reset(void)
+{
+    return current_state == RUN_STATE_INTERNAL_ERROR ||
+           current_state == RUN_STATE_SHUTDOWN ||
+           current_state == RUN_STATE_GUEST_PANICKED;
+}
+
+bool runstate_get_autostart(void)
+{
+    return autostart;
+}
+
+void runstate_set_autostart(bool on)
+{
+    autostart = on;
+}
+
+void qemu_add_vm_change_state_handler(VMChangeStateHandler *cb, void *opaque)
+{
+    VMChangeEntry e = { cb, opaque };
+
+    if (!vm_change_handlers) {
+        vm_change_handlers = g_array_new(false, false, sizeof(VMChangeEntry));
+    }
+    g_array_append_val(vm_change_handlers, e);
+}
+
+static void vm_state_notify(bool running, RunState state)
+{
+    for (guint i = 0; vm_change_handlers && i < vm_change_handlers->len; i++) {
+        VMChangeEntry *e = &g_array_index(vm_change_handlers, VMChangeEntry, i);
+        e->cb(e->opaque, running, state);
+    }
+}
+
+int vm_stop(RunState state)
+{
+    if (runstate_is_running()) {
+        runstate_set(state);
+        vm_state_notify(false, state);
+        qapi_event_send_stop();
+    }
+    return 0;
+}
+
+void vm_start(void)
+{
+    if (runstate_is_running()) {
+        return;
+    }
+    /* QEMU sends RESUME before the state changes */
+    qapi_event_send_resume();
+    runstate_set(RUN_STATE_RUNNING);
+    vm_state_notify(true, RUN_STATE_RUNNING);
+}
+
+void qemu_system_shutdown_request(ShutdownCause reason)
+{
+    qapi_event_send_shutdown(false, reason);
+    exit_requested = true;
+}
+
+bool qemu_system_exit_requested(void)
+{
+    return exit_requested;
+}
+
+void qemu_register_reset_hook(void (*fn)(void *opaque), void *opaque)
+{
+    reset_hook = fn;
+    reset_opaque = opaque;
+}
+
+void qemu_system_reset(ShutdownCause reason)
+{
+    if (reset_hook) {
+        reset_hook(reset_opaque);
+    }
+    qapi_event_send_reset(false, reason);
+    if (!runstate_check(RUN_STATE_RUNNING) && !runstate_check(RUN_STATE_INMIGRATE) &&
+        !runstate_check(RUN_STATE_FINISH_MIGRATE)) {
+        runstate_set(RUN_STATE_PRELAUNCH);
+    }
+}
+
+void qemu_add_exit_notifier(ExitNotifier *fn, void *opaque)
+{
+    ExitEntry e = { fn, opaque };
+
+    if (!exit_notifiers) {
+        exit_notifiers = g_array_new(false, false, sizeof(ExitEntry));
+    }
+    g_array_append_val(exit_notifiers, e);
+}
+
+void qemu_run_exit_notifiers(void)
+{
+    for (guint i = exit_notifiers ? exit_notifiers->len : 0; i-- > 0;) {
+        ExitEntry *e = &g_array_index(exit_notifiers, ExitEntry, i);
+        e->fn(e->opaque);
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * QMP
+ */
+
+StatusInfo *qmp_query_status(Error **errp)
+{
+    StatusInfo *info = g_new0(StatusInfo, 1);
+
+    info->running = runstate_is_running();
+    info->singlestep = false;
+    info->status = runstate_get();
+    return info;
+}
+
+void qmp_stop(Error **errp)
+{
+    if (runstate_check(RUN_STATE_INMIGRATE)) {
+        autostart = false;
+    } else {
+        vm_stop(RUN_STATE_PAUSED);
+    }
+}
+
+void qmp_cont(Error **errp)
+{
+    if (runstate_needs_reset()) {
+        error_setg(errp, "Resetting the Virtual Machine is required");
+        return;
+    }
+    if (runstate_check(RUN_STATE_SUSPENDED)) {
+        return;
+    }
+    if (runstate_check(RUN_STATE_FINISH_MIGRATE)) {
+        error_setg(errp, "Migration is not finalized yet");
+        return;
+    }
+    if (runstate_check(RUN_STATE_INMIGRATE)) {
+        autostart = true;
+    } else {
+        vm_start();
+    }
+}
+
+void qmp_system_reset(Error **errp)
+{
+    qemu_system_reset(SHUTDOWN_CAUSE_HOST_QMP_SYSTEM_RESET);
+}
+
+void qmp_quit(Error **errp)
+{
+    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_QMP_QUIT);
+}
