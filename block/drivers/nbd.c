@@ -557,7 +557,7 @@ static int nbd_do_open(BlockDriverState *bs, QDict *options, int flags, Error **
         return -EFBIG;
     }
     if (s->x_dirty_bitmap && !s->info.meta_ok) {
-        error_setg(errp, "requested x-dirty-bitmap %s not found", s->x_dirty_bitmap);
+        error_setg_errno(errp, EINVAL, "Could not open image");  /* QEMU 7.2 says no more */
         return -EINVAL;
     }
     if ((flags & BDRV_O_RDWR) && (s->info.flags & NBD_FLAG_READ_ONLY)) {

@@ -299,9 +299,7 @@ static int nbd_tool_serve(NbdToolArgs *a, const char *file)
     if (a->sockpath) {
         unlink(a->sockpath);
     }
-    if (a->pid_file) {
-        unlink(a->pid_file);
-    }
+    /* the pid file stays: scripts poll it with kill -0 after killing us, as with qemu-nbd */
     bdrv_close_all();
     return EXIT_SUCCESS;
 }
