@@ -508,8 +508,10 @@ static int coroutine_fn nbd_co_block_status(BlockDriverState *bs, bool want_zero
         return -EIO;
     }
     *pnum = MIN(r.ext_len, len);
-    return (r.ext_flags & NBD_STATE_HOLE ? 0 : BDRV_BLOCK_DATA) |
-           (r.ext_flags & NBD_STATE_ZERO ? BDRV_BLOCK_ZERO : 0) | BDRV_BLOCK_OFFSET_VALID;
+    ret = (r.ext_flags & NBD_STATE_HOLE ? 0 : BDRV_BLOCK_DATA) |
+          (r.ext_flags & NBD_STATE_ZERO ? BDRV_BLOCK_ZERO : 0);
+    /* QEMU shows no offset for an extent that is neither data nor zero */
+    return ret ? ret | BDRV_BLOCK_OFFSET_VALID : 0;
 }
 
 static int64_t coroutine_fn nbd_co_getlength(BlockDriverState *bs)
