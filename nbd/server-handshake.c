@@ -86,7 +86,9 @@ static int coroutine_fn nbd_handle_list(NBDClient *client)
         g_autofree uint8_t *buf = g_malloc(4 + nl + dl);
         nbd_st32(buf, nl);
         memcpy(buf + 4, exp->name, nl);
-        memcpy(buf + 4 + nl, exp->description, dl);
+        if (dl) {
+            memcpy(buf + 4 + nl, exp->description, dl);
+        }
         int ret = nbd_opt_reply(client, NBD_OPT_LIST, NBD_REP_SERVER, buf, 4 + nl + dl);
         if (ret < 0) {
             return ret;

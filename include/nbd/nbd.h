@@ -115,7 +115,10 @@ typedef struct NBDExportOptions {
 bool nbd_server_start(const SocketAddress *addr, int max_connections, Error **errp);
 /* The same on an already listening fd (ownership passes to the server). */
 bool nbd_server_start_fd(int listen_fd, int max_connections, Error **errp);
-/* Disconnect every client, remove every export. "NBD server not running". */
+/*
+ * Disconnect every client, remove every export. "NBD server not running".
+ * Polls the main loop until the clients are gone: not from a coroutine.
+ */
 bool nbd_server_stop(Error **errp);
 bool nbd_server_is_running(void);
 /* Serve one already-connected client on fd (tests, fuzzing); needs no listener. */
