@@ -19,6 +19,7 @@ extern const BlockDriver bdrv_null_co;
 extern const BlockDriver bdrv_null_aio;
 extern const BlockDriver bdrv_blkdebug;
 extern const BlockDriver bdrv_qcow2;
+extern const BlockDriver bdrv_nbd;
 
 static const BlockDriver *const block_drivers[] = {
     &bdrv_raw,
@@ -28,6 +29,7 @@ static const BlockDriver *const block_drivers[] = {
     &bdrv_null_aio,
     &bdrv_blkdebug,
     &bdrv_qcow2,
+    &bdrv_nbd,
 };
 
 const BlockDriver *bdrv_find_format(const char *format_name)
