@@ -466,6 +466,7 @@ int coroutine_fn qcow2_bitmaps_load(BlockDriverState *bs, Error **errp)
     BDRVQcow2State *s = bs->opaque;
     bool mark = false;
 
+    s->bitmaps_loaded = true;
     for (int i = 0; i < s->nb_bitmaps; i++) {
         Qcow2Bitmap *b = &s->bitmaps[i];
         if (!qcow2_bitmap_supported(b)) {
@@ -601,8 +602,8 @@ int coroutine_fn qcow2_bitmaps_store(BlockDriverState *bs, bool in_use)
     for (BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_first(bs); bm; bm = bdrv_dirty_bitmap_next(bm)) {
         nb_new += qcow2_bitmap_storable(bm);
     }
-    if (!nb_new && !nb_old) {
-        return 0;
+    if ((!nb_new && !nb_old) || !s->bitmaps_loaded) {
+        return 0;                       /* e.g. opened for check: the file is the truth */
     }
     if (s->version < 3 || !s->rw) {
         return nb_new ? -ENOTSUP : 0;

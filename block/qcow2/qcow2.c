@@ -342,6 +342,9 @@ static int coroutine_fn qcow2_co_open(BlockDriverState *bs, void *opaque, Error 
     if (ret < 0) {
         return ret;
     }
+    if (o->flags & BDRV_O_CHECK) {
+        return 0;                       /* check reads the directory, not the bitmaps */
+    }
     qemu_co_mutex_lock(&s->lock);
     ret = qcow2_bitmaps_load(bs, errp);
     qemu_co_mutex_unlock(&s->lock);

@@ -283,6 +283,7 @@ struct BDRVQcow2State {
     Qcow2Bitmap *bitmaps;           /* the bitmap directory as it is on disk */
     int nb_bitmaps;
     uint64_t bitmap_dir_offset, bitmap_dir_size;
+    bool bitmaps_loaded;            /* BdrvDirtyBitmaps exist: close stores them */
     bool corrupt;                   /* marked corrupt: every request fails */
     bool signalled_corrupt;
 };
