@@ -103,6 +103,17 @@ int img_check(int argc, char **argv)
         return 63;
     }
     ret = bdrv_check(bs, &r, fix);
+    if (ret == 0 && (r.corruptions_fixed || r.leaks_fixed)) {
+        /* qemu-img's report of a repair, then a fresh check of the result */
+        if (output == IMG_OUTPUT_HUMAN) {
+            img_printf(quiet, "The following inconsistencies were found and repaired:\n\n"
+                       "    %d leaked clusters\n    %d corruptions\n\n"
+                       "Double checking the fixed image now...\n",
+                       r.leaks_fixed, r.corruptions_fixed);
+        }
+        memset(&r, 0, sizeof(r));
+        ret = bdrv_check(bs, &r, 0);
+    }
     if (ret < 0 && ret != -EINVAL) {
         error_report("Check failed: %s", strerror(-ret));
         blk_unref(blk);

@@ -61,7 +61,11 @@ static QDict *img_collect_info(BlockDriverState *bs)
     if (bs->drv && bs->drv->get_specific_info) {
         QDict *spec = bs->drv->get_specific_info(bs, NULL);
         if (spec) {
-            qdict_put_obj(info, "format-specific", QOBJECT(spec));
+            /* ImageInfoSpecific: a union {type, data} */
+            QDict *u = qdict_new();
+            qdict_put_str(u, "type", bdrv_get_format_name(bs));
+            qdict_put_obj(u, "data", QOBJECT(spec));
+            qdict_put_obj(info, "format-specific", QOBJECT(u));
         }
     }
     if (bs->backing_file[0]) {
@@ -100,8 +104,13 @@ static void img_dump_human(QObject *obj, int indent)
         QList *l = qobject_to(QList, obj);
         int i = 0;
         for (const QListEntry *e = qlist_first(l); e; e = qlist_next(e), i++) {
+            QObject *v = qlist_entry_obj(e);
+            if (qobject_type(v) == QTYPE_QSTRING) {         /* "[0]: auto" */
+                printf("%*s[%d]: %s\n", indent, "", i, qstring_get_str(qobject_to(QString, v)));
+                continue;
+            }
             printf("%*s[%d]:\n", indent, "", i);
-            img_dump_human(qlist_entry_obj(e), indent + 4);
+            img_dump_human(v, indent + 4);
         }
     }
 }
@@ -158,7 +167,8 @@ static void img_print_human(QDict *info)
             img_snapshot_dump(&sn);
         }
     }
-    QObject *spec = qdict_get(info, "format-specific");
+    QDict *u = qdict_get_qdict(info, "format-specific");
+    QObject *spec = u ? qdict_get(u, "data") : NULL;
     if (spec) {
         printf("Format specific information:\n");
         img_dump_human(spec, 4);
