@@ -22,6 +22,11 @@ static const Workload workloads[] = {
     { "blk-io-bench", blk_io_bench_main,
       "mib=N qd=Q ms=T [evt=0|1]: sequential 1 MiB and random 4 KiB at QD 1 and Q" },
     { "blk-selftest", blk_selftest_main, "each request type once, and requests that must fail" },
+    { "blk-log", blk_log_main,
+      "[mib=N off=MIB seed=S kib=K qd=Q rate=REC_PER_S ms=T records=N ram=MIB ram-rate=PAGES_PER_S "
+      "report=MS corrupt=K]: append a checked log, rewrite RAM, then verify both" },
+    { "blk-log-verify", blk_log_verify_main,
+      "[records=N off=MIB mib=N seed=S kib=K]: verify a log written by blk-log" },
 };
 
 int guest_main(const char *params, uint64_t ram_size, uint64_t tsc_khz);

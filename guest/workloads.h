@@ -35,5 +35,8 @@ int blk_pattern_main(const char *args, const GuestInfo *gi);
 int blk_verify_main(const char *args, const GuestInfo *gi);
 int blk_io_bench_main(const char *args, const GuestInfo *gi);
 int blk_selftest_main(const char *args, const GuestInfo *gi);
+/* blk-log.c */
+int blk_log_main(const char *args, const GuestInfo *gi);
+int blk_log_verify_main(const char *args, const GuestInfo *gi);
 
 #endif /* GUEST_WORKLOADS_H */
