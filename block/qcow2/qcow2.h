@@ -368,6 +368,7 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, Bdrv
 
 /* ---- create.c ---- */
 extern const CreateOption qcow2_create_opts[];
+int coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts, Error **errp);
 int coroutine_fn qcow2_co_create_opts(BlockDriver *drv, const char *filename, QDict *opts,
                                       Error **errp);
 

@@ -55,6 +55,13 @@ void bdrv_unref(BlockDriverState *bs);       /* closes and frees at zero */
 
 /* Create an image: drv->co_create_opts with "-o" options (strings in opts). */
 int bdrv_create(const BlockDriver *drv, const char *filename, QDict *opts, Error **errp);
+/*
+ * Format the open node file with drv (drv->co_create_node, "-o" options as for
+ * bdrv_create); "Driver '%s' does not support image creation" without it.
+ * Callable from a coroutine (blockdev-create's job) or outside one.
+ */
+int bdrv_create_node(const BlockDriver *drv, BlockDriverState *file, QDict *opts,
+                     Error **errp);
 /* Create with the protocol driver for filename ("file"). */
 int bdrv_create_file(const char *filename, QDict *opts, Error **errp);
 
