@@ -132,6 +132,18 @@ int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only, Error **errp
  */
 int bdrv_reopen(BlockDriverState *bs, QDict *options, Error **errp);
 
+/* ---- corruption reports (BLOCK_IMAGE_CORRUPTED) ---- */
+/*
+ * A format driver found its image corrupt: msg, and the metadata range
+ * (offset/size < 0: unknown); fatal when the image is now marked corrupt and
+ * refuses writes. The monitor installs the hook that sends the event.
+ */
+typedef void BlockCorruptionHook(BlockDriverState *bs, const char *msg, int64_t offset,
+                                 int64_t size, bool fatal);
+void bdrv_set_corruption_hook(BlockCorruptionHook *hook);
+void bdrv_report_corruption(BlockDriverState *bs, const char *msg, int64_t offset,
+                            int64_t size, bool fatal);
+
 /* ---- op blockers ("Node 'x' is busy: ...") ---- */
 void bdrv_op_block_all(BlockDriverState *bs, Error *reason);   /* reason: not consumed */
 void bdrv_op_unblock_all(BlockDriverState *bs, Error *reason);
