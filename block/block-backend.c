@@ -46,7 +46,7 @@ static char *blk_root_get_parent_desc(BdrvChild *c)
     if (blk->dev_path) {
         return g_strdup_printf("block device '%s'", blk->dev_path);
     }
-    return g_strdup("unnamed block device");
+    return g_strdup("an unnamed block device");
 }
 
 static void blk_root_drained_begin(BdrvChild *c)

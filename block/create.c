@@ -13,6 +13,7 @@
 typedef struct CreateCo {
     const BlockDriver *drv;
     const char *filename;
+    BlockDriverState *file;     /* bdrv_create_node: the node to format */
     QDict *opts;
     Error *err;
     int ret;
@@ -23,7 +24,11 @@ static void coroutine_fn create_co_entry(void *opaque)
 {
     CreateCo *c = opaque;
 
-    c->ret = c->drv->co_create_opts((BlockDriver *)c->drv, c->filename, c->opts, &c->err);
+    if (c->file) {
+        c->ret = c->drv->co_create_node(c->file, c->opts, &c->err);
+    } else {
+        c->ret = c->drv->co_create_opts((BlockDriver *)c->drv, c->filename, c->opts, &c->err);
+    }
     c->done = true;
     aio_notify(qemu_get_aio_context());
 }
@@ -51,6 +56,35 @@ int bdrv_create(const BlockDriver *drv, const char *filename, QDict *opts, Error
             error_propagate(errp, c.err);
         } else {
             error_setg_errno(errp, -c.ret, "Could not create '%s'", filename);
+        }
+    }
+    return c.ret;
+}
+
+int bdrv_create_node(const BlockDriver *drv, BlockDriverState *file, QDict *opts,
+                     Error **errp)
+{
+    g_autoptr(QDict) empty = NULL;
+    CreateCo c = { .drv = drv, .file = file, .opts = opts };
+
+    if (!drv->co_create_node) {
+        error_setg(errp, "Driver '%s' does not support image creation", drv->format_name);
+        return -ENOTSUP;
+    }
+    if (!c.opts) {
+        c.opts = empty = qdict_new();
+    }
+    if (qemu_in_coroutine()) {
+        create_co_entry(&c);
+    } else {
+        qemu_coroutine_enter(qemu_coroutine_create(create_co_entry, &c));
+        AIO_WAIT_WHILE(qemu_get_aio_context(), !c.done);
+    }
+    if (c.ret < 0) {
+        if (c.err) {
+            error_propagate(errp, c.err);
+        } else {
+            error_setg_errno(errp, -c.ret, "Could not create the image");
         }
     }
     return c.ret;

@@ -829,3 +829,20 @@ void bdrv_disable_copy_on_read(BlockDriverState *bs)
     assert(bs->copy_on_read > 0);
     bs->copy_on_read--;
 }
+
+/* ---- corruption reports ---- */
+
+static BlockCorruptionHook *corruption_hook;
+
+void bdrv_set_corruption_hook(BlockCorruptionHook *hook)
+{
+    corruption_hook = hook;
+}
+
+void bdrv_report_corruption(BlockDriverState *bs, const char *msg, int64_t offset,
+                            int64_t size, bool fatal)
+{
+    if (corruption_hook) {
+        corruption_hook(bs, msg, offset, size, fatal);
+    }
+}

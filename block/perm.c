@@ -130,20 +130,20 @@ static void perm_topo_visit(BlockDriverState *bs, GHashTable *seen, GSList **ord
 /* Does parent edge a let parent edge b use what b uses? */
 static bool perm_a_allows_b(BdrvChild *a, BdrvChild *b, Error **errp)
 {
-    g_autofree char *a_user = NULL, *a_against = NULL, *b_user = NULL, *b_perm = NULL;
+    g_autofree char *a_user = NULL, *b_user = NULL, *perms = NULL;
+    const char *node;
 
     if ((b->perm & a->shared_perm) == b->perm) {
         return true;
     }
+    node = bdrv_get_node_name(b->bs);
     a_user = bdrv_child_user_desc(a);
-    a_against = bdrv_perm_names(b->perm & ~a->shared_perm);
     b_user = bdrv_child_user_desc(b);
-    b_perm = bdrv_perm_names(b->perm);
-    error_setg(errp, "Permission conflict on node '%s': %s wants to use it as '%s', "
-               "which requires these permissions: %s. On the other hand %s wants to "
-               "use it as '%s', which doesn't share: %s",
-               bdrv_get_node_name(b->bs), b_user, b->name, b_perm,
-               a_user, a->name, a_against);
+    perms = bdrv_perm_names(b->perm & ~a->shared_perm);
+    /* QEMU 7.2's wording (observed) */
+    error_setg(errp, "Permission conflict on node '%s': permissions '%s' are both required "
+               "by %s (uses node '%s' as '%s' child) and unshared by %s (uses node '%s' "
+               "as '%s' child).", node, perms, b_user, node, b->name, a_user, node, a->name);
     return false;
 }
 

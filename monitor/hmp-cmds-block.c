@@ -214,12 +214,42 @@ static void hmp_info_block(Monitor *mon, const QDict *qdict)
 
 /* ---- commands ---- */
 
+/*
+ * qemu-io -d: device is a qdev id or path. Only the device that has the
+ * backend (.../virtio-backend) qualifies; its proxy (the -device id) is
+ * "Device does not have a block device backend", as in QEMU.
+ */
+static BlockBackend *qemu_io_qdev_backend(const char *device, Error **errp)
+{
+    g_autofree char *id_path = g_strdup_printf("/machine/peripheral/%s/", device);
+    g_autofree char *path_prefix = g_strdup_printf("%s/", device);
+
+    for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+        const char *dev = blk_get_dev_path(blk);
+        if (!dev) {
+            continue;
+        }
+        if (!strcmp(dev, device)) {
+            blk_ref(blk);
+            return blk;
+        }
+        if (g_str_has_prefix(dev, id_path) || g_str_has_prefix(dev, path_prefix)) {
+            error_setg(errp, "Device does not have a block device backend");
+            return NULL;
+        }
+    }
+    error_setg(errp, "Device '%s' not found", device);
+    return NULL;
+}
+
 static void hmp_qemu_io(Monitor *mon, const QDict *qdict)
 {
     const char *device = qdict_get_str(qdict, "device");
     const char *command = qdict_get_str(qdict, "command");
     Error *err = NULL;
-    BlockBackend *blk = block_monitor_io_backend(device, &err);
+    BlockBackend *blk = qdict_get_try_bool(qdict, "qdev", false)
+                        ? qemu_io_qdev_backend(device, &err)
+                        : block_monitor_io_backend(device, &err);
 
     if (!blk) {
         hmp_handle_error(mon, err);

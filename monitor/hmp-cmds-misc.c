@@ -8,6 +8,8 @@
 #include "monitor/hmp.h"
 #include "qapi-commands.h"
 #include "sysemu/runstate.h"
+#include "qapi-visit.h"
+#include "qobject/keyval.h"
 
 static void hmp_stop(Monitor *mon, const QDict *qdict)
 {
@@ -99,7 +101,38 @@ const HMPCommand hmp_info_cmds_misc[] = {
     { NULL },
 };
 
+/* object_add TYPE,id=ID[,prop=value...]: the -object syntax */
+static void hmp_object_add(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+    g_autoptr(QDict) opts = keyval_parse(qdict_get_str(qdict, "object"), "qom-type", NULL,
+                                         &err);
+    ObjectOptions *oo = NULL;
+
+    if (opts) {
+        qapi_keyval_input = true;
+        qapi_in_ObjectOptions(QOBJECT(opts), NULL, &oo, &err);
+        qapi_keyval_input = false;
+    }
+    if (oo) {
+        qmp_object_add(oo, &err);
+        qapi_free_ObjectOptions(oo);
+    }
+    hmp_handle_error(mon, err);
+}
+
+static void hmp_object_del(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+
+    qmp_object_del(qdict_get_str(qdict, "id"), &err);
+    hmp_handle_error(mon, err);
+}
+
 const HMPCommand hmp_cmds_misc[] = {
+    { "object_add", "object:S", "[qom-type=]type,id=str[,prop=value][,...]",
+      "create QOM object", hmp_object_add },
+    { "object_del", "id:s", "id", "destroy QOM object", hmp_object_del },
     { "cont|c", "", "", "resume emulation", hmp_cont },
     { "help|?", "name:S?", "[cmd]", "show the help", hmp_help },
     { "info", "", "[subcommand]", "show various information about the system state",

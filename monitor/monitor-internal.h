@@ -47,4 +47,7 @@ void qmp_monitor_destroy(Monitor *mon);
 /* qmp.c: send a QMP message (reply or event) in the monitor's format. */
 void qmp_send_message(Monitor *mon, QDict *msg);
 
+/* query-commands: QEMU 7.2's command order, NULL-terminated (qmp-command-order.c). */
+extern const char *const qmp_command_order[];
+
 #endif /* GODWIT_MONITOR_INTERNAL_H */

@@ -10,6 +10,7 @@
 #include "qapi-commands.h"
 #include "qobject/qjson.h"
 #include "sysemu/sysemu.h"
+#include "sysemu/machine.h"
 
 extern const char qmp_schema_json[];
 
@@ -49,6 +50,25 @@ KvmInfo *qmp_query_kvm(Error **errp)
     info->enabled = kvm_enabled();
     info->present = access("/dev/kvm", R_OK | W_OK) == 0;
     return info;
+}
+
+MachineInfoList *qmp_query_machines(Error **errp)
+{
+    MachineInfoList *list = NULL, **tail = &list;
+    const MachineType *mt;
+
+    for (size_t i = 0; (mt = machine_type_at(i)); i++) {
+        MachineInfo *m = g_new0(MachineInfo, 1);
+        m->name = g_strdup(mt->name);
+        m->has_is_default = mt->is_default;
+        m->is_default = mt->is_default;
+        m->cpu_max = mt->cpu_max;
+        m->default_ram_id = g_strdup("ram");
+        *tail = g_new0(MachineInfoList, 1);
+        (*tail)->value = m;
+        tail = &(*tail)->next;
+    }
+    return list;
 }
 
 QObject *qmp_query_qmp_schema(Error **errp)

@@ -197,16 +197,44 @@ void qmp_qmp_capabilities(QMPCapabilityList *enable, Error **errp)
     }
 }
 
+static void command_list_prepend(CommandInfoList **list, const char *name)
+{
+    CommandInfoList *e = g_new0(CommandInfoList, 1);
+
+    e->value = g_new0(CommandInfo, 1);
+    e->value->name = g_strdup(name);
+    e->next = *list;
+    *list = e;
+}
+
+static bool command_in_qemu_order(const char *name)
+{
+    for (size_t i = 0; qmp_command_order[i]; i++) {
+        if (!strcmp(qmp_command_order[i], name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* QEMU's order (qmp_command_order), then ours that QEMU lacks, alphabetically. */
 CommandInfoList *qmp_query_commands(Error **errp)
 {
     CommandInfoList *list = NULL;
+    size_t n = 0;
 
     for (size_t i = qmp_commands_count; i-- > 0;) {
-        CommandInfoList *e = g_new0(CommandInfoList, 1);
-        e->value = g_new0(CommandInfo, 1);
-        e->value->name = g_strdup(qmp_commands[i].name);
-        e->next = list;
-        list = e;
+        if (!command_in_qemu_order(qmp_commands[i].name)) {
+            command_list_prepend(&list, qmp_commands[i].name);
+        }
+    }
+    while (qmp_command_order[n]) {
+        n++;
+    }
+    for (size_t i = n; i-- > 0;) {
+        if (qmp_find_command(qmp_command_order[i])) {
+            command_list_prepend(&list, qmp_command_order[i]);
+        }
     }
     return list;
 }

@@ -8,8 +8,8 @@
 #include "sysemu/machine.h"
 
 static const MachineType machine_types[] = {
-    { "godwit", "Godwit KVM machine (virtio-mmio)", true },
-    { "none", "empty machine", false },
+    { "godwit", "Godwit KVM machine (virtio-mmio)", true, 16 },
+    { "none", "empty machine", false, 1 },
 };
 
 typedef struct DeviceModel {
@@ -31,6 +31,11 @@ const MachineType *machine_find(const char *name)
         }
     }
     return NULL;
+}
+
+const MachineType *machine_type_at(size_t i)
+{
+    return i < G_N_ELEMENTS(machine_types) ? &machine_types[i] : NULL;
 }
 
 void machine_print_help(void)

@@ -172,13 +172,24 @@ static void main_init_accel(void)
     }
 }
 
-static void main_create_chardevs_and_monitors(void)
+static void main_create_chardevs(void)
 {
     Error *err = NULL;
 
     for (guint i = 0; i < vl.chardevs->len; i++) {
         main_check(qemu_chr_new_from_opts(g_ptr_array_index(vl.chardevs, i), &err), &err);
     }
+}
+
+/*
+ * After the block devices: opening images polls the main loop, and a monitor
+ * must not run commands (query-block...) against a half-made machine. QEMU
+ * likewise greets and reads only once its main loop runs.
+ */
+static void main_create_monitors(void)
+{
+    Error *err = NULL;
+
     for (guint i = 0; i < vl.monitors->len; i++) {
         VlMonitor *m = g_ptr_array_index(vl.monitors, i);
         Chardev *chr = qemu_chr_find(m->chardev_id);
@@ -262,12 +273,13 @@ int main(int argc, char **argv)
     }
     monitor_init_globals();
     main_init_accel();
-    main_create_chardevs_and_monitors();
-    main_default_monitor();
+    main_create_chardevs();
     main_init_qtest();
     main_check(object_init_cmdline(&vl.cfg, &err), &err);
     main_check(blockdev_init_cmdline(&vl.cfg, &err), &err);
     main_check(device_init_cmdline(&vl.cfg, &err), &err);
+    main_create_monitors();
+    main_default_monitor();
     main_initial_runstate();
     main_daemon_ready();
 

@@ -29,25 +29,6 @@ __attribute__((weak)) bool device_init_cmdline(const SysemuConfig *cfg, Error **
     return true;
 }
 
-__attribute__((weak)) bool object_init_cmdline(const SysemuConfig *cfg, Error **errp)
-{
-    for (guint i = 0; i < cfg->object_opts->len; i++) {
-        QDict *opts = g_ptr_array_index(cfg->object_opts, i);
-        const char *type = qdict_get_try_str(opts, "qom-type");
-
-        if (!qdict_get_try_str(opts, "id")) {
-            error_setg(errp, "Parameter 'id' is missing");
-            return false;
-        }
-        if (type && !strcmp(type, "iothread")) {
-            continue;       /* IOThreads come later; the main loop does their work */
-        }
-        error_setg(errp, "Object type '%s' is not supported yet", type ? type : "");
-        return false;
-    }
-    return true;
-}
-
 __attribute__((weak)) bool kvm_accel_init(Error **errp)
 {
     error_setg(errp, "KVM acceleration is not implemented yet");

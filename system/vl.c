@@ -11,6 +11,7 @@
 #include "system/vl.h"
 #include "sysemu/machine.h"
 #include "sysemu/opts.h"
+#include "sysemu/objects.h"
 #include "chardev/char.h"
 #include "qobject/keyval.h"
 #include "qobject/qjson.h"
@@ -302,7 +303,7 @@ static bool opt_object(VlState *vl, const char *arg, Error **errp)
         return false;
     }
     g_ptr_array_add(vl->cfg.object_opts, opts);
-    return true;
+    return user_object_add_cmdline(opts, arg[0] != '{', errp);
 }
 
 static bool opt_device(VlState *vl, const char *arg, Error **errp)

@@ -366,9 +366,17 @@ static void block_io_error_event(BlockBackend *blk, bool is_read, BlockErrorActi
                                    strerror(error));
 }
 
+static void block_corruption_event(BlockDriverState *bs, const char *msg, int64_t offset,
+                                   int64_t size, bool fatal)
+{
+    qapi_event_send_block_image_corrupted(bdrv_get_device_name(bs), bdrv_get_node_name(bs),
+                                          msg, offset >= 0, offset, size >= 0, size, fatal);
+}
+
 void block_monitor_init(void)
 {
     blk_set_io_error_hook(block_io_error_event);
+    bdrv_set_corruption_hook(block_corruption_event);
 }
 
 /* ---- helpers of HMP commands ---- */

@@ -252,6 +252,74 @@ static bool drive_block_options(QDict *opts, int *flags, bool *writethrough, Err
     return true;
 }
 
+/*
+ * snapshot=on: open the image read-only, then put a temporary qcow2 overlay of
+ * its size on top (backed by the image, which its header does not name) and
+ * return a backend on the overlay. The overlay file lives in $TMPDIR
+ * (/var/tmp if unset, as QEMU) and is unlinked as soon as it is open, so
+ * nothing is left behind and the image itself is never written.
+ */
+static BlockBackend *drive_open_snapshot(const char *file, QDict *bs_opts, int flags,
+                                         Error **errp)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    g_autofree char *tmp = g_build_filename(tmpdir ? tmpdir : "/var/tmp", "vl.XXXXXX", NULL);
+    g_autoptr(QDict) create = qdict_new();
+    BlockDriverState *base, *overlay;
+    BlockBackend *blk = NULL;
+    QDict *o;
+    int64_t size;
+    int fd;
+
+    base = bdrv_open(file, NULL, bs_opts, (flags & ~(BDRV_O_SNAPSHOT | BDRV_O_RDWR)), errp);
+    if (!base) {
+        return NULL;
+    }
+    size = bdrv_getlength(base);
+    if (size < 0) {
+        error_setg_errno(errp, -size, "Could not get image size");
+        goto out;
+    }
+    fd = g_mkstemp(tmp);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "Could not get temporary filename");
+        goto out;
+    }
+    close(fd);
+    qdict_put_int(create, "size", size);
+    if (bdrv_create(bdrv_find_format("qcow2"), tmp, create, errp) < 0) {
+        goto out_unlink;
+    }
+    o = qdict_new();
+    qdict_put_str(o, "driver", "qcow2");
+    qdict_put_str(o, "file.driver", "file");
+    qdict_put_str(o, "file.filename", tmp);
+    qdict_put_str(o, "cache.no-flush", "on");      /* a throw-away overlay: QEMU's too */
+    overlay = bdrv_open(NULL, NULL, o, (flags & ~BDRV_O_SNAPSHOT) | BDRV_O_RDWR |
+                        BDRV_O_NO_BACKING, errp);
+    if (!overlay) {
+        goto out_unlink;
+    }
+    if (bdrv_set_backing_hd(overlay, base, errp) == 0) {
+        /* shown as the overlay's backing file (info block), though not in its header */
+        g_strlcpy(overlay->backing_file, base->filename, sizeof(overlay->backing_file));
+        g_strlcpy(overlay->backing_format, bdrv_get_format_name(base),
+                  sizeof(overlay->backing_format));
+        blk = blk_new(BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE | BLK_PERM_RESIZE,
+                      BLK_PERM_ALL);
+        if (blk_insert_bs(blk, overlay, errp) < 0) {
+            blk_unref(blk);
+            blk = NULL;
+        }
+    }
+    bdrv_unref(overlay);
+out_unlink:
+    unlink(tmp);
+out:
+    bdrv_unref(base);
+    return blk;
+}
+
 static bool drive_new(QDict *opts, Error **errp)
 {
     g_autofree char *id = take(opts, "id");
@@ -334,7 +402,8 @@ static bool drive_new(QDict *opts, Error **errp)
         blk = blk_new(0, BLK_PERM_ALL);           /* an empty drive */
     } else {
         QDict *bs_opts = qdict_clone_shallow(opts);
-        blk = blk_new_open(file, NULL, bs_opts, flags, errp);
+        blk = snap ? drive_open_snapshot(file, bs_opts, flags, errp)
+                   : blk_new_open(file, NULL, bs_opts, flags, errp);
         if (!blk) {
             goto fail;
         }

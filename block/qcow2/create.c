@@ -11,7 +11,8 @@
  *
  * then the image is opened with this driver and grown to its size, which puts
  * the L1 table at cluster 3, and the backing file and preallocation are applied
- * through the normal paths.
+ * through the normal paths. blockdev-create does the same on an open protocol
+ * node (qcow2_co_create_node) instead of a new file.
  */
 #include "qcow2.h"
 #include "block/block-backend.h"
@@ -251,11 +252,15 @@ static int coroutine_fn qcow2_co_preallocate(BlockDriverState *bs, PreallocMode 
     return ret < 0 ? ret : 0;
 }
 
-static int coroutine_fn qcow2_create_finish(const char *filename, Qcow2CreateArgs *a,
-                                            Error **errp)
+/* Open the new image (by filename, or on the node named file_node) and finish it. */
+static int coroutine_fn qcow2_create_finish(const char *filename, const char *file_node,
+                                            Qcow2CreateArgs *a, Error **errp)
 {
     QDict *o = qdict_new();
     qdict_put_str(o, "driver", "qcow2");
+    if (file_node) {
+        qdict_put_str(o, "file", file_node);
+    }
     BlockBackend *blk = blk_new_open(filename, NULL, o,
                                      BDRV_O_RDWR | BDRV_O_RESIZE | BDRV_O_NO_BACKING, errp);
     if (!blk) {
@@ -316,7 +321,36 @@ int coroutine_fn qcow2_co_create_opts(BlockDriver *drv, const char *filename, QD
     if (ret < 0) {
         goto out;
     }
-    ret = qcow2_create_finish(filename, &a, errp);
+    ret = qcow2_create_finish(filename, NULL, &a, errp);
+out:
+    qcow2_create_args_free(&a);
+    return ret;
+}
+
+int coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts, Error **errp)
+{
+    Qcow2CreateArgs a = { 0 };
+    BlockBackend *blk;
+    int ret = -EINVAL;
+
+    if (!qcow2_create_parse(opts, &a, errp) || !qcow2_create_validate(&a, errp)) {
+        goto out;
+    }
+    /* a parent that does not share write and resize (a qcow2 node on file) refuses */
+    blk = blk_new(BLK_PERM_WRITE | BLK_PERM_RESIZE, BLK_PERM_ALL);
+    ret = blk_insert_bs(blk, file, errp);
+    if (ret == 0) {
+        /* as QEMU: not truncated first, so a longer old file keeps its tail */
+        blk_set_allow_write_beyond_eof(blk, true);
+        ret = qcow2_create_skeleton(blk, &a);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "Could not write qcow2 header");
+        }
+    }
+    blk_unref(blk);
+    if (ret == 0) {
+        ret = qcow2_create_finish(NULL, bdrv_get_node_name(file), &a, errp);
+    }
 out:
     qcow2_create_args_free(&a);
     return ret;

@@ -774,6 +774,7 @@ const BlockDriver bdrv_qcow2 = {
     .co_block_status            = qcow2_co_block_status,
     .create_opts                = qcow2_create_opts,
     .co_create_opts             = qcow2_co_create_opts,
+    .co_create_node             = qcow2_co_create_node,
     .co_check                   = qcow2_co_check,
     .get_info                   = qcow2_get_info,
     .get_specific_info          = qcow2_get_specific_info,

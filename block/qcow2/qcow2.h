@@ -324,6 +324,9 @@ int qcow2_check_overlap(BlockDriverState *bs, int ign, uint64_t offset, uint64_t
 int qcow2_pre_write_check(BlockDriverState *bs, int ign, uint64_t offset, uint64_t bytes);
 /* "qcow2: Marking image as corrupt: <msg>; further corruption events will be suppressed" */
 void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...) GODWIT_PRINTF(2, 3);
+/* With the metadata range concerned (BLOCK_IMAGE_CORRUPTED's offset and size). */
+void qcow2_signal_corruption_at(BlockDriverState *bs, int64_t offset, int64_t size,
+                                const char *fmt, ...) GODWIT_PRINTF(4, 5);
 
 /* ---- cluster.c (lock held unless stated) ---- */
 /*
@@ -454,6 +457,7 @@ bool qcow2_measure(QDict *opts, BlockDriverState *in_bs, BlockMeasureInfo *info,
 
 /* ---- create.c ---- */
 extern const CreateOption qcow2_create_opts[];
+int coroutine_fn qcow2_co_create_node(BlockDriverState *file, QDict *opts, Error **errp);
 int coroutine_fn qcow2_co_create_opts(BlockDriver *drv, const char *filename, QDict *opts,
                                       Error **errp);
 

@@ -506,26 +506,25 @@ int qcow2_pre_write_check(BlockDriverState *bs, int ign, uint64_t offset, uint64
     }
     int ol = qcow2_check_overlap(bs, ign, offset, bytes);
     if (ol) {
-        qcow2_signal_corruption(bs, "Preventing invalid write on metadata (overlaps with %s)",
-                                qcow2_ol_name(ol));
+        qcow2_signal_corruption_at(bs, offset, bytes,
+                                   "Preventing invalid write on metadata (overlaps with %s)",
+                                   qcow2_ol_name(ol));
         return -EIO;
     }
     return 0;
 }
 
-void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+static void qcow2_signal_corruption_va(BlockDriverState *bs, int64_t offset, int64_t size,
+                                       const char *fmt, va_list ap)
 {
     BDRVQcow2State *s = bs->opaque;
-    va_list ap;
 
     s->corrupt = true;
     if (s->signalled_corrupt) {
         return;
     }
     s->signalled_corrupt = true;
-    va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
     /* QEMU prints these without the program name prefix */
     if (s->rw) {
         fprintf(stderr, "qcow2: Marking image as corrupt: %s; further corruption events "
@@ -534,6 +533,7 @@ void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
         fprintf(stderr, "qcow2: Image is corrupt: %s; further non-fatal corruption events "
                 "will be suppressed\n", msg);
     }
+    bdrv_report_corruption(bs, msg, offset, size, s->rw);
     if (s->rw && s->version >= 3 && qemu_in_coroutine()) {
         uint64_t be = GUINT64_TO_BE(s->h.incompatible_features | QCOW2_INCOMPAT_CORRUPT);
         s->h.incompatible_features |= QCOW2_INCOMPAT_CORRUPT;
@@ -541,4 +541,23 @@ void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
             bdrv_co_flush(bs->file->bs);
         }
     }
+}
+
+void qcow2_signal_corruption(BlockDriverState *bs, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    qcow2_signal_corruption_va(bs, -1, -1, fmt, ap);
+    va_end(ap);
+}
+
+void qcow2_signal_corruption_at(BlockDriverState *bs, int64_t offset, int64_t size,
+                                const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    qcow2_signal_corruption_va(bs, offset, size, fmt, ap);
+    va_end(ap);
 }

@@ -166,6 +166,11 @@ struct BlockDriver {
     const CreateOption *create_opts;     /* NULL-name-terminated; NULL = cannot create */
     int coroutine_fn (*co_create_opts)(BlockDriver *drv, const char *filename,
                                        QDict *opts, Error **errp);
+    /*
+     * blockdev-create: format the already open node file (a protocol node) with
+     * the same "-o" options; NULL = the driver formats no nodes.
+     */
+    int coroutine_fn (*co_create_node)(BlockDriverState *file, QDict *opts, Error **errp);
     int coroutine_fn (*co_check)(BlockDriverState *bs, BdrvCheckResult *result, BdrvCheckMode fix);
     int (*get_info)(BlockDriverState *bs, BlockDriverInfo *bdi);
     /* "Format specific information" for qemu-img info / query-block: a QDict or NULL. */

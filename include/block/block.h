@@ -55,6 +55,13 @@ void bdrv_unref(BlockDriverState *bs);       /* closes and frees at zero */
 
 /* Create an image: drv->co_create_opts with "-o" options (strings in opts). */
 int bdrv_create(const BlockDriver *drv, const char *filename, QDict *opts, Error **errp);
+/*
+ * Format the open node file with drv (drv->co_create_node, "-o" options as for
+ * bdrv_create); "Driver '%s' does not support image creation" without it.
+ * Callable from a coroutine (blockdev-create's job) or outside one.
+ */
+int bdrv_create_node(const BlockDriver *drv, BlockDriverState *file, QDict *opts,
+                     Error **errp);
 /* Create with the protocol driver for filename ("file"). */
 int bdrv_create_file(const char *filename, QDict *opts, Error **errp);
 
@@ -124,6 +131,18 @@ int bdrv_reopen_set_read_only(BlockDriverState *bs, bool read_only, Error **errp
  * option '%s'". Takes ownership of options. Main loop only; drains bs.
  */
 int bdrv_reopen(BlockDriverState *bs, QDict *options, Error **errp);
+
+/* ---- corruption reports (BLOCK_IMAGE_CORRUPTED) ---- */
+/*
+ * A format driver found its image corrupt: msg, and the metadata range
+ * (offset/size < 0: unknown); fatal when the image is now marked corrupt and
+ * refuses writes. The monitor installs the hook that sends the event.
+ */
+typedef void BlockCorruptionHook(BlockDriverState *bs, const char *msg, int64_t offset,
+                                 int64_t size, bool fatal);
+void bdrv_set_corruption_hook(BlockCorruptionHook *hook);
+void bdrv_report_corruption(BlockDriverState *bs, const char *msg, int64_t offset,
+                            int64_t size, bool fatal);
 
 /* ---- op blockers ("Node 'x' is busy: ...") ---- */
 void bdrv_op_block_all(BlockDriverState *bs, Error *reason);   /* reason: not consumed */

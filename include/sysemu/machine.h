@@ -19,10 +19,13 @@ typedef struct MachineType {
     const char *name;
     const char *desc;
     bool is_default;
+    int cpu_max;                /* query-machines cpu-max */
 } MachineType;
 
 /* The machine type called name (or the default for NULL), or NULL if unknown. */
 const MachineType *machine_find(const char *name);
+/* The i-th machine type (0-based), or NULL past the end: query-machines. */
+const MachineType *machine_type_at(size_t i);
 /* Print the -machine help listing to stdout. */
 void machine_print_help(void);
 /* Print the -device help listing to stdout. */

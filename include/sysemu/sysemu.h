@@ -70,8 +70,8 @@ bool qtest_enabled(void);
  *   bdrv_format_lists: space-separated format names for -drive format=help,
  *     read-write and read-only. Default: empty lists.
  *   device_init_cmdline: create -device devices. Default: fail for any.
- *   object_init_cmdline: create -object objects. Default: iothread is
- *     accepted (and unused), others fail.
+ *   object_init_cmdline: create -object objects (system/objects.c, which
+ *     creates them while parsing; no weak default).
  */
 bool blockdev_init_cmdline(const SysemuConfig *cfg, Error **errp);
 void bdrv_format_lists(GString *rw, GString *ro);

@@ -159,10 +159,9 @@ static void test_perm_conflict(void)
     g_assert_cmpint(blk_insert_bs(b1, bs, &error_abort), ==, 0);
     g_assert_cmpint(blk_insert_bs(b2, bs, &err), <, 0);
     g_assert_cmpstr(error_get_pretty(err), ==,
-                    "Permission conflict on node 'fmt': unnamed block device wants to use it "
-                    "as 'root', which requires these permissions: consistent read, write. On "
-                    "the other hand block device 'sda' wants to use it as 'root', which "
-                    "doesn't share: write");
+                    "Permission conflict on node 'fmt': permissions 'write' are both "
+                    "required by an unnamed block device (uses node 'fmt' as 'root' child) "
+                    "and unshared by block device 'sda' (uses node 'fmt' as 'root' child).");
     error_free(err);
     g_assert_null(blk_bs(b2));
     /* a reader is fine */
