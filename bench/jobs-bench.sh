@@ -163,7 +163,9 @@ def writer_once(binary, mode):
                    {'command-line': 'qemu-io src "aio_write -q -P %d %d 1M"' % (writes & 0xff, off)})
             writes += 1
         rate = writes / (time.monotonic() - start)
-        ok(vm.cmd('block-job-cancel', {'device': 'm', 'force': True}), 'cancel')
+        if res.startswith('never'):
+            ok(vm.cmd('block-job-cancel', {'device': 'm', 'force': True}), 'cancel')
+            vm.qmp.event_wait('BLOCK_JOB_CANCELLED', timeout=60)
         vm.shutdown()
     finally:
         vm.kill()

@@ -31,8 +31,8 @@
 #include "block/dirty-bitmap.h"
 #include "block/jobs.h"
 
-#define MIRROR_MAX_IO       (1 << 20)                  /* bytes per copy operation */
-#define MIRROR_DEFAULT_BUF  (16 * MIRROR_MAX_IO)       /* 16 ops in flight */
+#define MIRROR_MAX_IO       (4 << 20)                  /* bytes per copy operation */
+#define MIRROR_DEFAULT_BUF  (8 * MIRROR_MAX_IO)        /* 8 ops in flight */
 #define MIRROR_IDLE_NS      (100 * SCALE_MS)           /* nap when in sync */
 
 typedef enum MirrorMethod { MIRROR_COPY, MIRROR_ZERO } MirrorMethod;
