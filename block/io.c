@@ -74,6 +74,40 @@ void bdrv_blockfree(void *ptr)
     free(ptr);
 }
 
+/*
+ * Copy-on-read bounce buffers (MAX_BOUNCE_BUFFER bytes, page aligned), kept per
+ * thread for reuse: a fresh 1 MiB allocation is an mmap whose pages fault in one
+ * by one and go again at free(), which cost a stream more than its copies.
+ */
+#define BOUNCE_POOL_MAX 8
+static __thread void *bounce_pool[BOUNCE_POOL_MAX];
+static __thread int bounce_pool_len;
+
+static void *bounce_get(BlockDriverState *bs)
+{
+    void *buf;
+
+    if (bdrv_mem_align(bs) > 4096) {
+        return bdrv_blockalign(bs, MAX_BOUNCE_BUFFER);
+    }
+    if (bounce_pool_len > 0) {
+        return bounce_pool[--bounce_pool_len];
+    }
+    if (posix_memalign(&buf, 4096, MAX_BOUNCE_BUFFER)) {
+        abort();
+    }
+    return buf;
+}
+
+static void bounce_put(BlockDriverState *bs, void *buf)
+{
+    if (bdrv_mem_align(bs) > 4096 || bounce_pool_len == BOUNCE_POOL_MAX) {
+        bdrv_blockfree(buf);
+        return;
+    }
+    bounce_pool[bounce_pool_len++] = buf;
+}
+
 /* ---- in-flight accounting and drain ---- */
 
 void bdrv_inc_in_flight(BlockDriverState *bs)
@@ -403,7 +437,7 @@ static int coroutine_fn copy_on_readv(BlockDriverState *bs, int64_t offset, int6
             QEMUIOVector bq;
             pnum = MIN(pnum, MAX_BOUNCE_BUFFER);
             want = MIN(pnum - skip, bytes - progress);
-            uint8_t *buf = bdrv_blockalign(bs, pnum);
+            uint8_t *buf = bounce_get(bs);
             qemu_iovec_init_buf(&bq, buf, pnum);
             ret = driver_preadv(bs, pos, pnum, &bq, 0);
             if (ret >= 0) {
@@ -413,7 +447,7 @@ static int coroutine_fn copy_on_readv(BlockDriverState *bs, int64_t offset, int6
             if (ret >= 0 && !(flags & BDRV_REQ_PREFETCH) && want > 0) {
                 qemu_iovec_from_buf(qiov, qiov_offset + progress, buf + skip, want);
             }
-            bdrv_blockfree(buf);
+            bounce_put(bs, buf);
         }
         if (want > 0) {
             progress += want;

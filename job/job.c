@@ -506,6 +506,27 @@ void job_pause(Job *job)
     }
 }
 
+/*
+ * The VM stopped: take every running or READY job through a pause point and
+ * back, as QEMU's stop-time drain does (JOB_STATUS_CHANGE paused/running or
+ * standby/ready). The jobs are not drained here, so their own requests go on
+ * and each reaches its pause point as for block-job-pause.
+ */
+void job_cycle_pause_all(void)
+{
+    for (Job *job = job_next(NULL); job; job = job_next(job)) {
+        if (!job->started || job->paused || job_is_completed(job) ||
+            (job->status != JOB_STATUS_RUNNING && job->status != JOB_STATUS_READY)) {
+            continue;
+        }
+        job_ref(job);
+        job_pause(job);
+        AIO_WAIT_WHILE(job->aio_context, !job->paused && !job_is_completed(job));
+        job_resume(job);
+        job_unref(job);
+    }
+}
+
 void job_resume(Job *job)
 {
     assert(job->pause_count > 0);

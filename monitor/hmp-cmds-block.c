@@ -256,6 +256,14 @@ static void hmp_qemu_io(Monitor *mon, const QDict *qdict)
         return;
     }
     qemuio_command(blk, command);
+    if (!blk_by_name(device)) {
+        /*
+         * A temporary backend on a node: as QEMU, its aio requests complete (and
+         * print) before the command returns, and it goes away here, from the
+         * monitor, not from their completion callback.
+         */
+        blk_drain(blk);
+    }
     fflush(stdout);
     fflush(stderr);
     blk_unref(blk);

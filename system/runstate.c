@@ -10,6 +10,8 @@
 #include "qapi-commands.h"
 #include "qapi-events.h"
 #include "block/block-backend.h"
+#include "block/block.h"
+#include "job/job.h"
 
 typedef struct VMChangeEntry {
     VMChangeStateHandler *cb;
@@ -92,6 +94,10 @@ int vm_stop(RunState state)
         runstate_set(state);
         vm_state_notify(false, state);
         qapi_event_send_stop();
+        /* As QEMU: settle and flush the block layer; jobs see a pause and resume. */
+        bdrv_drain_all();
+        job_cycle_pause_all();
+        bdrv_flush_all();
     }
     return 0;
 }

@@ -41,6 +41,16 @@ struct QEMUBH {
     QEMUBH *next;             /* link in ctx->bh_list while BH_PENDING */
 };
 
+/*
+ * The BHs one aio_bh_poll() took off bh_list and has yet to run. A BH that polls
+ * (a drain in a completion callback) runs the older levels' BHs too, or it could
+ * wait for one of them forever.
+ */
+typedef struct BHSlice {
+    QEMUBH *head;
+    struct BHSlice *outer;
+} BHSlice;
+
 typedef struct AioHandler {
     int fd;
     IOHandler *io_read;
@@ -66,6 +76,7 @@ struct AioContext {
     GHashTable *handlers;     /* fd -> AioHandler */
     GSList *deleted_handlers; /* freed when no dispatch is walking */
     int walking;
+    BHSlice *bh_slices;       /* BHs taken by aio_bh_poll calls still running, innermost first */
     TimerListGroup *tlg;
     ThreadPool *thread_pool;
 };
@@ -369,16 +380,35 @@ static void *aio_take_list(void **head, size_t next_offset)
     return fifo;
 }
 
+/* The outermost level with a BH left: the oldest scheduled work runs first. */
+static BHSlice *aio_bh_oldest_slice(AioContext *ctx)
+{
+    BHSlice *found = NULL;
+
+    for (BHSlice *s = ctx->bh_slices; s; s = s->outer) {
+        if (s->head) {
+            found = s;
+        }
+    }
+    return found;
+}
+
 static bool aio_bh_poll(AioContext *ctx)
 {
-    QEMUBH *bh = aio_take_list((void **)&ctx->bh_list, offsetof(QEMUBH, next));
+    BHSlice slice = {
+        .head = aio_take_list((void **)&ctx->bh_list, offsetof(QEMUBH, next)),
+        .outer = ctx->bh_slices,
+    };
     bool progress = false;
+    BHSlice *s;
 
-    while (bh) {
-        QEMUBH *next = bh->next;
-        unsigned old = __atomic_fetch_and(&bh->flags, ~(BH_SCHEDULED | BH_PENDING),
-                                          __ATOMIC_SEQ_CST);
+    ctx->bh_slices = &slice;
+    while ((s = aio_bh_oldest_slice(ctx))) {
+        QEMUBH *bh = s->head;
+        unsigned old;
 
+        s->head = bh->next;
+        old = __atomic_fetch_and(&bh->flags, ~(BH_SCHEDULED | BH_PENDING), __ATOMIC_SEQ_CST);
         if (old & BH_DELETED) {
             g_free(bh);
         } else if (old & BH_SCHEDULED) {
@@ -390,8 +420,8 @@ static bool aio_bh_poll(AioContext *ctx)
             }
             progress = true;
         }
-        bh = next;
     }
+    ctx->bh_slices = slice.outer;
     return progress;
 }
 
@@ -449,7 +479,8 @@ static bool aio_co_poll(AioContext *ctx)
 static bool aio_has_work(AioContext *ctx)
 {
     return __atomic_load_n(&ctx->bh_list, __ATOMIC_SEQ_CST) ||
-           __atomic_load_n(&ctx->co_list, __ATOMIC_SEQ_CST);
+           __atomic_load_n(&ctx->co_list, __ATOMIC_SEQ_CST) ||
+           aio_bh_oldest_slice(ctx);
 }
 
 /* epoll_wait with a nanosecond timeout (-1: forever). */

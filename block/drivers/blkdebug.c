@@ -371,7 +371,13 @@ static bool blkdebug_split_filename(const char *filename, char **config, char **
 static void blkdebug_parse_filename(const char *filename, QDict *options, Error **errp)
 {
     if (!g_str_has_prefix(filename, "blkdebug:")) {
-        error_setg(errp, "File name string must start with 'blkdebug:'");
+        /*
+         * A plain name (a backing file name from an overlay's header, when the
+         * user gave backing.file as blkdebug options): as QEMU, it names the
+         * image, and everything else must be in the options already.
+         */
+        qdict_put_str(options, "x-image", filename);
+        qdict_del(options, "filename");
         return;
     }
     g_autofree char *config = NULL;

@@ -31,8 +31,8 @@
 #include "block/dirty-bitmap.h"
 #include "block/jobs.h"
 
-#define MIRROR_MAX_IO       (1 << 20)                  /* bytes per copy operation */
-#define MIRROR_DEFAULT_BUF  (16 * MIRROR_MAX_IO)       /* 16 ops in flight */
+#define MIRROR_MAX_IO       (4 << 20)                  /* bytes per copy operation */
+#define MIRROR_DEFAULT_BUF  (8 * MIRROR_MAX_IO)        /* 8 ops in flight */
 #define MIRROR_IDLE_NS      (100 * SCALE_MS)           /* nap when in sync */
 
 typedef enum MirrorMethod { MIRROR_COPY, MIRROR_ZERO } MirrorMethod;
@@ -60,6 +60,7 @@ typedef struct MirrorJob {
     int ops_in_flight;
     int64_t bytes_in_flight;
     CoQueue ops_done;                 /* the job waits here for ops to finish */
+    GSList *free_bufs;                /* MIRROR_MAX_IO-byte buffers for reuse */
     int ret;                          /* first reported error */
     bool synced;                      /* READY was reached */
     bool should_complete;             /* job-complete: pivot at the end */
@@ -149,7 +150,15 @@ static void coroutine_fn mirror_co_op(void *opaque)
     int ret = 0;
 
     if (op->method == MIRROR_COPY) {
-        buf = bdrv_blockalign(blk_bs(s->target), op->bytes);
+        /* reused: a fresh 1 MiB buffer is an mmap that faults in page by page */
+        if (op->bytes < MIRROR_MAX_IO) {
+            buf = bdrv_blockalign(blk_bs(s->target), op->bytes);
+        } else if (s->free_bufs) {
+            buf = s->free_bufs->data;
+            s->free_bufs = g_slist_delete_link(s->free_bufs, s->free_bufs);
+        } else {
+            buf = bdrv_blockalign(blk_bs(s->target), MIRROR_MAX_IO);
+        }
         ret = blk_co_pread(s->common.blk, op->offset, op->bytes, buf, 0);
         if (ret < 0) {
             mirror_op_error(op, true, ret);
@@ -166,7 +175,11 @@ static void coroutine_fn mirror_co_op(void *opaque)
     }
     job_progress_update(&s->common.job, op->bytes);
 out:
-    bdrv_blockfree(buf);
+    if (buf && op->bytes == MIRROR_MAX_IO) {
+        s->free_bufs = g_slist_prepend(s->free_bufs, buf);   /* at most buf-size in all */
+    } else {
+        bdrv_blockfree(buf);
+    }
     mirror_mark_in_flight(s, op->offset, op->bytes, false);
     s->ops_in_flight--;
     s->bytes_in_flight -= op->bytes;
@@ -492,6 +505,7 @@ static void mirror_free(Job *job)
 {
     MirrorJob *s = container_of(job, MirrorJob, common.job);
 
+    g_slist_free_full(s->free_bufs, free);
     g_free(s->in_flight);
     g_free(s->replaces);
     error_free(s->target_blocker);

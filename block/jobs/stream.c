@@ -12,14 +12,20 @@
  * backend pulls it up); what only base or nothing provides stays where it is.
  * The chain is changed in prepare() only, so a cancelled or failed stream leaves
  * it as it was (top merely holds more data, which reads the same).
+ *
+ * Copies run as their own coroutines, STREAM_MAX_OPS of them in flight, so that
+ * one chunk's read overlaps another's write. A failed copy is kept aside; the
+ * job loop takes the failures in offset order, once nothing is in flight, and
+ * applies the error policy to each as a serial loop would (stop: redo from it).
  */
 #include "util/osdep.h"
 #include "block/blockjob.h"
 #include "block/block-int.h"
 #include "block/jobs.h"
 
-/* Bytes looked up and copied per step (QEMU streams in 512 KiB steps). */
-#define STREAM_CHUNK (512 * 1024)
+/* Bytes looked up and copied per step (QEMU streams in 512 KiB steps, serially). */
+#define STREAM_CHUNK   (4 * 1024 * 1024)
+#define STREAM_MAX_OPS 4
 
 typedef struct StreamJob {
     BlockJob common;                  /* first: job.c casts through it */
@@ -29,7 +35,17 @@ typedef struct StreamJob {
     char *backing_file;               /* recorded in top's header at the end */
     BlockdevOnError on_error;
     bool reopened_rw;                 /* top was read-only: restore it in clean() */
+
+    int ops_in_flight;
+    CoQueue ops_done;                 /* the job loop waits here for copies */
+    GSList *failed;                   /* StreamOp of failed copies, by offset */
 } StreamJob;
+
+typedef struct StreamOp {
+    StreamJob *s;
+    int64_t offset, bytes;
+    int ret;
+} StreamOp;
 
 /* Is [offset, offset + *n) to be copied? *n is set to the extent that answers. */
 static int coroutine_fn stream_co_needs_copy(StreamJob *s, int64_t offset, int64_t len,
@@ -48,6 +64,81 @@ static int coroutine_fn stream_co_needs_copy(StreamJob *s, int64_t offset, int64
     return ret;
 }
 
+static gint stream_op_cmp(gconstpointer a, gconstpointer b)
+{
+    const StreamOp *x = a, *y = b;
+
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void coroutine_fn stream_co_op(void *opaque)
+{
+    StreamOp *op = opaque;
+    StreamJob *s = op->s;
+
+    op->ret = blk_co_preadv(s->common.blk, op->offset, op->bytes, NULL,
+                            BDRV_REQ_COPY_ON_READ | BDRV_REQ_PREFETCH);
+    if (op->ret < 0) {
+        s->failed = g_slist_insert_sorted(s->failed, op, stream_op_cmp);
+    } else {
+        job_progress_update(&s->common.job, op->bytes);
+        g_free(op);
+    }
+    s->ops_in_flight--;
+    qemu_co_queue_restart_all(&s->ops_done);
+}
+
+static void coroutine_fn stream_co_wait_all(StreamJob *s)
+{
+    while (s->ops_in_flight > 0) {
+        qemu_co_queue_wait(&s->ops_done, NULL);
+    }
+}
+
+/* Nothing of ours may stay in flight while paused (the pause point waits here). */
+static void coroutine_fn stream_pause(Job *job)
+{
+    stream_co_wait_all(container_of(job, StreamJob, common.job));
+}
+
+/*
+ * The error policy for the failed copies, lowest offset first, with nothing in
+ * flight. Returns the offset to go on from (a stopped copy is redone once the
+ * job resumes), or -1 when the job must end with *error.
+ */
+static int64_t coroutine_fn stream_co_handle_failures(StreamJob *s, int64_t next, int *error)
+{
+    int64_t resume = next;
+
+    stream_co_wait_all(s);
+    while (s->failed) {
+        StreamOp *op = s->failed->data;
+        BlockErrorAction action;
+
+        s->failed = g_slist_delete_link(s->failed, s->failed);
+        if (resume < next) {
+            g_free(op);               /* after a stop: copied again anyway */
+            continue;
+        }
+        action = block_job_error_action(&s->common, s->on_error, true, -op->ret);
+        if (!*error && action != BLOCK_ERROR_ACTION_STOP) {
+            *error = op->ret;
+        }
+        if (action == BLOCK_ERROR_ACTION_STOP) {
+            resume = op->offset;
+        } else if (action == BLOCK_ERROR_ACTION_REPORT) {
+            g_slist_free_full(s->failed, g_free);
+            s->failed = NULL;
+            g_free(op);
+            return -1;
+        } else {
+            job_progress_update(&s->common.job, op->bytes);
+        }
+        g_free(op);
+    }
+    return resume;
+}
+
 static int coroutine_fn stream_run(Job *job, Error **errp)
 {
     StreamJob *s = container_of(job, StreamJob, common.job);
@@ -64,42 +155,56 @@ static int coroutine_fn stream_run(Job *job, Error **errp)
         return len;
     }
     job_progress_set_remaining(job, len);
-    for (int64_t offset = 0; offset < len; offset += n) {
+    for (int64_t offset = 0;;) {
         int ret;
-        bool copy;
 
         /* also a pause and cancel point with no request in flight, for drains */
         job_co_ratelimit_sleep(job);
         if (job_is_cancelled(job)) {
             break;
         }
-        ret = stream_co_needs_copy(s, offset, len, &n);
-        copy = ret > 0;
-        if (ret < 0) {
-            n = MIN(STREAM_CHUNK, len - offset);
-        } else if (copy) {
-            ret = blk_co_preadv(s->common.blk, offset, n, NULL,
-                                BDRV_REQ_COPY_ON_READ | BDRV_REQ_PREFETCH);
-        }
-        if (ret < 0) {
-            BlockErrorAction action = block_job_error_action(&s->common, s->on_error,
-                                                             true, -ret);
-            if (action == BLOCK_ERROR_ACTION_STOP) {
-                n = 0;                /* retry this offset once resumed */
-                continue;
-            }
-            if (!error) {
-                error = ret;
-            }
-            if (action == BLOCK_ERROR_ACTION_REPORT) {
+        if (offset >= len) {
+            stream_co_wait_all(s);
+            if (!s->failed) {
                 break;
             }
         }
-        job_progress_update(job, n);
-        if (copy) {
-            job_ratelimit_processed(job, n);
+        if (s->failed) {
+            offset = stream_co_handle_failures(s, MIN(offset, len), &error);
+            if (offset < 0) {
+                break;
+            }
+            continue;
         }
+        ret = stream_co_needs_copy(s, offset, len, &n);
+        if (ret < 0) {
+            /* a failed lookup counts as a failed read of the chunk */
+            StreamOp *op = g_new0(StreamOp, 1);
+
+            *op = (StreamOp) { .s = s, .offset = offset, .ret = ret,
+                               .bytes = MIN(STREAM_CHUNK, len - offset) };
+            s->failed = g_slist_insert_sorted(s->failed, op, stream_op_cmp);
+            offset += op->bytes;
+            continue;
+        }
+        if (ret > 0) {
+            StreamOp *op = g_new0(StreamOp, 1);
+
+            while (s->ops_in_flight >= STREAM_MAX_OPS) {
+                qemu_co_queue_wait(&s->ops_done, NULL);
+            }
+            *op = (StreamOp) { .s = s, .offset = offset, .bytes = n };
+            s->ops_in_flight++;
+            aio_co_enter(qemu_get_aio_context(), qemu_coroutine_create(stream_co_op, op));
+            job_ratelimit_processed(job, n);
+        } else {
+            job_progress_update(job, n);
+        }
+        offset += n;
     }
+    stream_co_wait_all(s);
+    g_slist_free_full(s->failed, g_free);
+    s->failed = NULL;
     /* QEMU reports the bare errno text ("Input/output error"): so does job.c */
     return error;
 }
@@ -162,6 +267,7 @@ static const JobDriver stream_job_driver = {
     .instance_size = sizeof(StreamJob),
     .job_type = JOB_TYPE_STREAM,
     .run = stream_run,
+    .pause = stream_pause,
     .prepare = stream_prepare,
     .clean = stream_clean,
     .free = stream_free,
@@ -205,6 +311,7 @@ bool stream_start(const char *job_id, BlockDriverState *bs, BlockDriverState *ba
             goto fail;
         }
     }
+    qemu_co_queue_init(&s->ops_done);
     s->top = bs;
     s->base = base;
     s->base_overlay = base_overlay;

@@ -308,6 +308,9 @@ Job *job_get(const char *id);
 /* Iterate over every job, internal ones included: job_next(NULL) is the first. */
 Job *job_next(Job *job);
 
+/* VM stop: every running or READY job passes a pause point (paused/standby and back). */
+void job_cycle_pause_all(void);
+
 bool job_is_internal(Job *job);
 JobType job_type(const Job *job);
 /* READY or STANDBY. */

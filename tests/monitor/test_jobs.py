@@ -5,7 +5,9 @@
 # Block jobs on the godwit binary: states and verbs, pause/resume, speed, cancel
 # before READY, error policies with blkdebug-injected EIO (source intact after),
 # mirror under a writer in both copy modes (target == source after complete),
-# incremental backup with a dirty bitmap, bitmap commands, HMP info block-jobs.
+# incremental backup with a dirty bitmap, bitmap commands, HMP info block-jobs,
+# HMP qemu-io aio_write during a mirror, standby/ready at stop, blkdebug as
+# backing.file.
 # Needs qemu-img (image creation and compare); exit 77 without it.
 import os
 import shutil
@@ -240,13 +242,83 @@ def test_incremental_backup(d):
     check(r.returncode == 0, 'incremental chain == source (%s)' % r.stdout.strip())
 
 
+def test_hmp_aio_stop_standby(d):
+    """HMP qemu-io aio_write during a mirror must not leave the source drained (the
+    completion BH's nested drain waited for BHs queued behind it); a READY job goes
+    standby -> ready at `stop`, nothing at `cont` (as QEMU)."""
+    src, tgt = os.path.join(d, 'a.qcow2'), os.path.join(d, 'at.qcow2')
+    img('create', '-f', 'qcow2', src, '64M')
+    img('create', '-f', 'qcow2', tgt, '64M')
+    vm = launch()
+    try:
+        vm.cmd('blockdev-add', node(src, 'src'))
+        vm.cmd('blockdev-add', node(tgt, 'tgt'))
+        hmp(vm, 'qemu-io src "write -P 3 0 32M"')
+        vm.cmd('blockdev-mirror', {'job-id': 'm', 'device': 'src', 'target': 'tgt',
+                                   'sync': 'full', 'copy-mode': 'write-blocking'})
+        for i in range(40):
+            hmp(vm, 'qemu-io src "aio_write -q -P 9 %d 64k"' % ((i * 37 % 1024) * 65536))
+        vm.qmp.event_wait('BLOCK_JOB_READY', timeout=30)
+        jobs = vm.cmd('query-block-jobs')['return']
+        check(jobs and not jobs[0]['paused'] and jobs[0]['status'] == 'ready',
+              'mirror READY after HMP aio_writes, not left paused (%r)' % jobs)
+        vm.qmp.events.clear()
+        vm.cmd('stop')
+        vm.cmd('cont')
+        vm.cmd('query-status')
+        seen = [(e['event'], e['data'].get('status') if 'data' in e else None)
+                for e in vm.qmp.events]
+        check(seen == [('STOP', None), ('JOB_STATUS_CHANGE', 'standby'),
+                       ('JOB_STATUS_CHANGE', 'ready'), ('RESUME', None)],
+              'stop: standby then ready; cont: only RESUME (%r)' % seen)
+        vm.cmd('block-job-complete', {'device': 'm'})
+        ev = vm.qmp.event_wait('BLOCK_JOB_COMPLETED', timeout=30)
+        check('error' not in ev['data'], 'mirror completes')
+        vm.shutdown()
+    finally:
+        vm.kill()
+    r = subprocess.run([QEMU_IMG, 'compare', src, tgt], capture_output=True, text=True)
+    check(r.returncode == 0, 'target == source after aio writes (%s)' % r.stdout.strip())
+
+
+def test_blkdebug_under_backing_file(d):
+    """blkdebug as backing.file: works under an overlay without a backing name; under
+    one with a name, QEMU's error (not blkdebug's filename-prefix one)."""
+    base, top, top2 = (os.path.join(d, n) for n in ('bb.qcow2', 'bt.qcow2', 'bt2.qcow2'))
+    img('create', '-f', 'qcow2', base, '16M')
+    img('create', '-f', 'qcow2', top, '16M')
+    img('create', '-f', 'qcow2', '-b', base, '-F', 'qcow2', top2)
+    vm = launch()
+    try:
+        dbg = {'driver': 'blkdebug', 'node-name': 'dbg',
+               'inject-error': [{'event': 'read_aio', 'errno': 5, 'once': True}],
+               'image': {'driver': 'file', 'filename': base}}
+        r = vm.cmd('blockdev-add', node(top, 'top', backing={'driver': 'qcow2',
+                                                             'node-name': 'base',
+                                                             'file': dbg}))
+        check(r == {'return': {}}, 'blkdebug under backing.file (%r)' % r)
+        names = [n['node-name'] for n in vm.cmd('query-named-block-nodes')['return']]
+        check('dbg' in names and 'base' in names, 'nested nodes are visible')
+        dbg2 = dict(dbg, **{'node-name': 'dbg2'})
+        r = vm.cmd('blockdev-add', node(top2, 'top2', **{'read-only': True,
+                                                           'backing': {'driver': 'qcow2',
+                                                                       'file': dbg2}}))
+        check(r.get('error', {}).get('desc') == "Could not open backing file: Can't specify "
+              "'file' and 'filename' options at the same time",
+              'with a backing name in the header: QEMU\'s error (%r)' % r)
+        vm.shutdown()
+    finally:
+        vm.kill()
+
+
 def main():
     if not QEMU_IMG or not os.path.exists(godwit_binary()):
         print('SKIP: needs qemu-img and godwit')
         return 77
     with tempfile.TemporaryDirectory() as d:
         for t in (test_verbs_pause_speed, test_cancel_before_ready, test_error_policy,
-                  test_mirror_under_writes, test_incremental_backup):
+                  test_mirror_under_writes, test_incremental_backup,
+                  test_hmp_aio_stop_standby, test_blkdebug_under_backing_file):
             try:
                 t(d)
             except Exception as e:      # noqa: BLE001

@@ -5,7 +5,8 @@
 # Differential test of block jobs: one stream + mirror + active-commit session,
 # run against Debian's qemu-system-x86_64 (-machine none -accel tcg: no qtest there) and
 # against godwit on identical copies of the same images. The command replies and
-# the sequences of JOB_STATUS_CHANGE / BLOCK_JOB_* events (timestamps dropped)
+# the sequences of JOB_STATUS_CHANGE / BLOCK_JOB_* events (timestamps dropped,
+# including stop/cont with a READY mirror)
 # must be equal, and so must the resulting images (qemu-img compare).
 # Skips (exit 77) without qemu-system-x86_64 or qemu-img.
 import os
@@ -100,6 +101,14 @@ def session(binary, d, accel):
         cmd('block-job-complete', {'device': 'nope'})
         cmd('job-finalize', {'id': 'j2'})
         cmd('block-job-set-speed', {'device': 'j2', 'speed': -1})
+        # a VM stop takes a READY job to standby and back; cont does nothing to it
+        drain_events(vm, log)
+        cmd('stop')
+        cmd('query-status')
+        drain_events(vm, log)
+        cmd('cont')
+        cmd('query-status')
+        drain_events(vm, log)
         cmd('block-job-cancel', {'device': 'j2'})
         wait_status(vm, log, 'j2', 'null')
         drain_events(vm, log)
@@ -115,6 +124,14 @@ def session(binary, d, accel):
         cmd('job-dismiss', {'id': 'j3'})
         wait_status(vm, log, 'j3', 'null')
         cmd('query-jobs')
+        # blkdebug options as backing.file under an overlay that names its backing file
+        cmd('blockdev-add', {'driver': 'qcow2', 'node-name': 'ov', 'read-only': True,
+                             'file': {'driver': 'file',
+                                      'filename': os.path.join(d, 'mid.qcow2')},
+                             'backing': {'driver': 'qcow2', 'file': {
+                                 'driver': 'blkdebug',
+                                 'image': {'driver': 'file',
+                                           'filename': os.path.join(d, 'base.qcow2')}}}})
         vm.shutdown()
     finally:
         vm.kill()

@@ -221,6 +221,41 @@ static void test_bh_order(void)
     aio_context_free(ctx);
 }
 
+/* A BH that polls (a drain in a completion callback) must see the BHs queued after it. */
+typedef struct NestedPoll {
+    AioContext *ctx;
+    bool flag;
+    bool seen;
+} NestedPoll;
+
+static void bh_set_flag_cb(void *opaque)
+{
+    ((NestedPoll *)opaque)->flag = true;
+}
+
+static void bh_nested_poll_cb(void *opaque)
+{
+    NestedPoll *np = opaque;
+
+    /* blocking: aio_poll must not sleep with the flag's BH still queued */
+    for (int i = 0; i < 5 && !np->flag; i++) {
+        aio_poll(np->ctx, true);
+    }
+    np->seen = np->flag;
+}
+
+static void test_bh_nested_poll(void)
+{
+    NestedPoll np = { .ctx = new_ctx() };
+
+    aio_bh_schedule_oneshot(np.ctx, bh_nested_poll_cb, &np);
+    aio_bh_schedule_oneshot(np.ctx, bh_set_flag_cb, &np);
+    g_assert_true(aio_poll(np.ctx, false));
+    g_assert_true(np.seen);
+    g_assert_false(aio_poll(np.ctx, false));
+    aio_context_free(np.ctx);
+}
+
 typedef struct SelfDelete {
     QEMUBH *bh;
     int runs;
@@ -506,6 +541,7 @@ int main(int argc, char **argv)
     g_test_add_func("/aio/fd/remove-in-handler", test_fd_remove_in_handler);
     g_test_add_func("/aio/event-notifier", test_event_notifier);
     g_test_add_func("/aio/bh/order", test_bh_order);
+    g_test_add_func("/aio/bh/nested-poll", test_bh_nested_poll);
     g_test_add_func("/aio/bh/delete-in-cb-and-oneshot", test_bh_delete_in_cb_and_oneshot);
     g_test_add_func("/aio/bh/from-thread", test_bh_from_thread);
     g_test_add_func("/aio/notify", test_notify);
