@@ -10,10 +10,12 @@
 
 const HMPCommand *const hmp_cmd_tables[] = {
     hmp_cmds_misc,
+    hmp_cmds_migration,
     NULL,
 };
 
 const HMPCommand *const hmp_info_tables[] = {
     hmp_info_cmds_misc,
+    hmp_info_cmds_migration,
     NULL,
 };

@@ -52,6 +52,8 @@ extern const HMPCommand *const hmp_info_tables[];
 /* Per-group tables. */
 extern const HMPCommand hmp_cmds_misc[];
 extern const HMPCommand hmp_info_cmds_misc[];
+extern const HMPCommand hmp_cmds_migration[];
+extern const HMPCommand hmp_info_cmds_migration[];
 
 /* Print "Error: <msg>" if err is set, and free it. */
 void hmp_handle_error(Monitor *mon, Error *err);
