@@ -184,6 +184,10 @@ int coroutine_fn mig_load_stream(MigRegistry *reg, MigStream *f, Error **errp);
 
 /* The block section (migration/block.c): every writable named block device. */
 void block_migration_register(MigRegistry *reg);
+/* ... or exactly these devices under these stream names (tests: two VMs, one process). */
+typedef struct BlockBackend BlockBackend;
+void block_migration_register_list(MigRegistry *reg, unsigned n, const char *const *names,
+                                   BlockBackend *const *blks);
 /* The machine marker (machine "none"/qtest): nothing but the type name. */
 void machine_marker_register(MigRegistry *reg, const char *machine_type);
 

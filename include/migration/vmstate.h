@@ -72,6 +72,10 @@ struct VMStateDesc {
       .size = sizeof(((st *)0)->f[0]), \
       .max = sizeof(((st *)0)->f) / sizeof(((st *)0)->f[0]), .count_field = (cf), \
       .sub = (desc) }
+/* One embedded struct f described by desc. */
+#define VMSTATE_STRUCT(st, f, desc) \
+    { .name = #f, .type = VMS_STRUCT, .offset = offsetof(st, f), \
+      .size = sizeof(((st *)0)->f), .max = 1, .count_field = -1, .sub = (desc) }
 #define VMSTATE_END { .name = NULL }
 
 void vmstate_save(MigStream *f, const VMStateDesc *d, const void *obj);
