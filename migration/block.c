@@ -131,9 +131,13 @@ static int blk_mig_save_setup(MigStream *f, void *opaque, MigSaveInfo *info, Err
 
 static void blk_mig_put_progress(MigStream *f, BlkMig *bm, MigSaveInfo *info, bool final)
 {
-    uint64_t total = info->disk.total;
-    int pct = final || !total ? 100 :
-              (int)((total - MIN(info->disk.remaining, total)) * 100 / total);
+    uint64_t total = info->disk.total, done = 0;
+
+    for (guint i = 0; i < bm->devs->len; i++) {
+        done += ((BlkMigDev *)g_ptr_array_index(bm->devs, i))->cursor;
+    }
+    /* the bulk pass's progress, as QEMU reports it: it never goes backwards */
+    int pct = final || !total ? 100 : (int)(done * 100 / total);
 
     if (pct == bm->last_pct || (pct == 100 && !final)) {
         return;

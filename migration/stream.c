@@ -160,12 +160,18 @@ static void mig_sender_wake_waiter_locked(MigStream *f)
     }
 }
 
-/* write(2) everything (sockets and pipes alike); 0 or -errno. */
+/* Write everything (sockets without SIGPIPE, pipes with write(2)); 0 or -errno. */
 static int mig_write_all(int fd, const uint8_t *buf, size_t len)
 {
-    while (len) {
-        ssize_t n = write(fd, buf, len);
+    bool sock = true;
 
+    while (len) {
+        ssize_t n = sock ? send(fd, buf, len, MSG_NOSIGNAL) : write(fd, buf, len);
+
+        if (n < 0 && errno == ENOTSOCK) {
+            sock = false;
+            continue;
+        }
         if (n < 0 && errno == EINTR) {
             continue;
         }
