@@ -297,7 +297,9 @@ RamMig *ram_mig_register(MigRegistry *reg, Machine *m, MigrationState *owner)
 void ram_mig_free(RamMig *rs)
 {
     if (rs) {
-        ram_save_cleanup(rs, NULL);
+        if (rs->dirty) {            /* a migration is still set up: the machine exists */
+            ram_save_cleanup(rs, NULL);
+        }
         g_free(rs);
     }
 }

@@ -138,11 +138,11 @@ static void side_init(Side *sd, const char *append, const char *image, bool sour
 static void side_cleanup(Side *sd)
 {
     migration_free(sd->s);
-    machine_destroy(sd->m);
     virtio_mig_free(sd->vmig);
     ram_mig_free(sd->ram);
     cpu_mig_free(sd->cpu);
     mig_registry_free(sd->reg);
+    machine_destroy(sd->m);
     if (sd->dev) {
         virtio_mmio_destroy(sd->proxy);
         virtio_blk_destroy(sd->dev);
