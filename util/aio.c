@@ -68,7 +68,18 @@ struct AioContext {
     int walking;
     TimerListGroup *tlg;
     ThreadPool *thread_pool;
+    /*
+     * BHs taken from bh_list by aio_bh_poll calls still running (a BH may poll
+     * the loop again, e.g. to drain). Oldest first; a nested call runs what
+     * its callers took before its own, so nothing taken waits for it.
+     */
+    struct BHSlice *bh_slices;
 };
+
+typedef struct BHSlice {
+    QEMUBH *head;                /* not yet run, FIFO */
+    struct BHSlice *next;        /* newer slice (a nested aio_bh_poll) */
+} BHSlice;
 
 static AioContext *main_ctx;
 static pthread_once_t main_ctx_once = PTHREAD_ONCE_INIT;
@@ -371,11 +382,24 @@ static void *aio_take_list(void **head, size_t next_offset)
 
 static bool aio_bh_poll(AioContext *ctx)
 {
-    QEMUBH *bh = aio_take_list((void **)&ctx->bh_list, offsetof(QEMUBH, next));
+    BHSlice slice = { .head = aio_take_list((void **)&ctx->bh_list, offsetof(QEMUBH, next)) };
+    BHSlice **tail = &ctx->bh_slices;
     bool progress = false;
 
-    while (bh) {
-        QEMUBH *next = bh->next;
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    *tail = &slice;
+    for (;;) {
+        BHSlice *s = ctx->bh_slices;
+        while (s && !s->head) {
+            s = s->next;
+        }
+        if (!s) {
+            break;
+        }
+        QEMUBH *bh = s->head;
+        s->head = bh->next;
         unsigned old = __atomic_fetch_and(&bh->flags, ~(BH_SCHEDULED | BH_PENDING),
                                           __ATOMIC_SEQ_CST);
 
@@ -390,9 +414,22 @@ static bool aio_bh_poll(AioContext *ctx)
             }
             progress = true;
         }
-        bh = next;
     }
+    /* every slice is empty now; ours is the newest left (nested ones unlinked theirs) */
+    for (tail = &ctx->bh_slices; *tail != &slice; tail = &(*tail)->next) {
+    }
+    *tail = NULL;
     return progress;
+}
+
+static bool aio_bh_slices_pending(AioContext *ctx)
+{
+    for (BHSlice *s = ctx->bh_slices; s; s = s->next) {
+        if (s->head) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---------------------------------------------------------------------------
@@ -449,7 +486,8 @@ static bool aio_co_poll(AioContext *ctx)
 static bool aio_has_work(AioContext *ctx)
 {
     return __atomic_load_n(&ctx->bh_list, __ATOMIC_SEQ_CST) ||
-           __atomic_load_n(&ctx->co_list, __ATOMIC_SEQ_CST);
+           __atomic_load_n(&ctx->co_list, __ATOMIC_SEQ_CST) ||
+           aio_bh_slices_pending(ctx);
 }
 
 /* epoll_wait with a nanosecond timeout (-1: forever). */

@@ -221,6 +221,46 @@ static void test_bh_order(void)
     aio_context_free(ctx);
 }
 
+/*
+ * A BH that polls the loop (vm_stop draining devices from a BH) must see the
+ * BHs the outer aio_bh_poll took along with it but has not run yet.
+ */
+typedef struct NestedBH {
+    AioContext *ctx;
+    QEMUBH *waiter, *done;
+    bool done_ran;
+} NestedBH;
+
+static void bh_nested_done(void *opaque)
+{
+    ((NestedBH *)opaque)->done_ran = true;
+}
+
+static void bh_nested_waiter(void *opaque)
+{
+    NestedBH *n = opaque;
+
+    while (!n->done_ran) {
+        aio_poll(n->ctx, true);     /* would block forever if 'done' were stranded */
+    }
+}
+
+static void test_bh_nested_poll(void)
+{
+    NestedBH n = { .ctx = new_ctx() };
+
+    n.waiter = aio_bh_new(n.ctx, bh_nested_waiter, &n);
+    n.done = aio_bh_new(n.ctx, bh_nested_done, &n);
+    qemu_bh_schedule(n.waiter);     /* taken in one slice, waiter first */
+    qemu_bh_schedule(n.done);
+    g_assert_true(aio_poll(n.ctx, false));
+    g_assert_true(n.done_ran);
+    g_assert_false(aio_poll(n.ctx, false));
+    qemu_bh_delete(n.waiter);
+    qemu_bh_delete(n.done);
+    aio_context_free(n.ctx);
+}
+
 typedef struct SelfDelete {
     QEMUBH *bh;
     int runs;
@@ -508,6 +548,7 @@ int main(int argc, char **argv)
     g_test_add_func("/aio/bh/order", test_bh_order);
     g_test_add_func("/aio/bh/delete-in-cb-and-oneshot", test_bh_delete_in_cb_and_oneshot);
     g_test_add_func("/aio/bh/from-thread", test_bh_from_thread);
+    g_test_add_func("/aio/bh/nested-poll", test_bh_nested_poll);
     g_test_add_func("/aio/notify", test_notify);
     g_test_add_func("/aio/timer/virtual", test_timer_virtual);
     g_test_add_func("/aio/timer/realtime", test_timer_realtime);
