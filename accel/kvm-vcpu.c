@@ -197,10 +197,13 @@ static void kvm_vm_kick_all_locked(KvmVm *vm)
 void kvm_vm_stop_with(KvmVm *vm, KvmStopReason reason, int status, const char *fmt, ...)
 {
     KvmStopNotify *notify = NULL;
+    void *notify_opaque = NULL;
 
     pthread_mutex_lock(&vm->lock);
     if (!vm->stop_req) {
+        /* both under the lock: kvm_vm_destroy clears them concurrently */
         notify = vm->stop_notify;
+        notify_opaque = vm->stop_opaque;
         va_list ap;
         vm->stop_reason = reason;
         vm->stop_status = status;
@@ -213,7 +216,7 @@ void kvm_vm_stop_with(KvmVm *vm, KvmStopReason reason, int status, const char *f
     pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);
     if (notify) {
-        notify(vm->stop_opaque);
+        notify(notify_opaque);
     }
 }
 
