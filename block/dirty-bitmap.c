@@ -540,3 +540,32 @@ void bdrv_dirty_bitmap_deserialize_finish(BdrvDirtyBitmap *bm)
 {
     hbitmap_deserialize_finish(bm->hb);
 }
+
+/* ---- persistence through the format driver ---- */
+
+bool bdrv_can_store_new_dirty_bitmap(BlockDriverState *bs, const char *name,
+                                     uint32_t granularity, Error **errp)
+{
+    Error *local_err = NULL;
+
+    if (!bs->drv || !bs->drv->bitmap_can_store) {
+        error_setg_errno(errp, ENOTSUP, "Can't store persistent bitmaps to %s",
+                         bdrv_get_device_or_node_name(bs));
+        return false;
+    }
+    if (!bs->drv->bitmap_can_store(bs, name, granularity, &local_err)) {
+        error_prepend(&local_err, "Can't make bitmap '%s' persistent in '%s': ",
+                      name, bdrv_get_device_or_node_name(bs));
+        error_propagate(errp, local_err);
+        return false;
+    }
+    return true;
+}
+
+bool bdrv_remove_persistent_dirty_bitmap(BlockDriverState *bs, const char *name, Error **errp)
+{
+    if (!bs->drv || !bs->drv->bitmap_remove_persistent) {
+        return true;
+    }
+    return bs->drv->bitmap_remove_persistent(bs, name, errp);
+}

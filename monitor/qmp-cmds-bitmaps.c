@@ -56,9 +56,8 @@ void qmp_block_dirty_bitmap_add(const char *node, const char *name, bool has_gra
     } else {
         granularity = bdrv_default_bitmap_granularity(bs);
     }
-    if (has_persistent && persistent && strcmp(bdrv_get_format_name(bs), "qcow2") != 0) {
-        error_setg(errp, "Cannot store dirty bitmaps in %s format",
-                   bdrv_get_format_name(bs));
+    if (has_persistent && persistent &&
+        !bdrv_can_store_new_dirty_bitmap(bs, name, granularity, errp)) {
         return;
     }
     bm = bdrv_create_dirty_bitmap(bs, granularity, name, errp);
@@ -75,11 +74,18 @@ void qmp_block_dirty_bitmap_add(const char *node, const char *name, bool has_gra
 
 void qmp_block_dirty_bitmap_remove(const char *node, const char *name, Error **errp)
 {
-    BdrvDirtyBitmap *bm = block_dirty_bitmap_lookup(node, name, NULL, errp);
+    BlockDriverState *bs;
+    BdrvDirtyBitmap *bm = block_dirty_bitmap_lookup(node, name, &bs, errp);
 
-    if (bm && bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_BUSY | BDRV_BITMAP_RO, errp)) {
-        bdrv_release_dirty_bitmap(bm);
+    if (!bm || !bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_BUSY | BDRV_BITMAP_RO, errp)) {
+        return;
     }
+    /* a persistent bitmap also leaves the image file */
+    if (bdrv_dirty_bitmap_get_persistence(bm) &&
+        !bdrv_remove_persistent_dirty_bitmap(bs, name, errp)) {
+        return;
+    }
+    bdrv_release_dirty_bitmap(bm);
 }
 
 void qmp_block_dirty_bitmap_clear(const char *node, const char *name, Error **errp)

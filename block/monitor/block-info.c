@@ -110,7 +110,10 @@ static BlockDirtyInfoList *dirty_bitmap_info(BlockDriverState *bs)
         d->name = g_strdup(bdrv_dirty_bitmap_name(bm));
         d->count = bdrv_get_dirty_count(bm);
         d->granularity = bdrv_dirty_bitmap_granularity(bm);
-        d->recording = bdrv_dirty_bitmap_enabled(bm);
+        d->recording = bdrv_dirty_bitmap_recording(bm);
+        d->busy = bdrv_dirty_bitmap_busy(bm);
+        d->persistent = bdrv_dirty_bitmap_get_persistence(bm);
+        d->has_inconsistent = d->inconsistent = bdrv_dirty_bitmap_inconsistent(bm);
         *tail = g_new0(BlockDirtyInfoList, 1);
         (*tail)->value = d;
         tail = &(*tail)->next;

@@ -10,6 +10,7 @@
 #include "qcow2.h"
 #include "util/aio.h"
 #include "qobject/qdict.h"
+#include "block/dirty-bitmap.h"
 
 /* ---- running a coroutine_fn from the control path ---- */
 
@@ -221,7 +222,8 @@ static int coroutine_fn qcow2_load_tables(BlockDriverState *bs, Error **errp)
         s->l1[i] = GUINT64_FROM_BE(s->l1[i]);
     }
     int ret = qcow2_load_reftable(bs, errp);
-    return ret < 0 ? ret : qcow2_read_snapshots(bs, errp);
+    ret = ret < 0 ? ret : qcow2_read_snapshots(bs, errp);
+    return ret < 0 ? ret : qcow2_bitmaps_read_dir(bs, errp);
 }
 
 typedef struct Qcow2OpenOpts {
@@ -294,8 +296,8 @@ static int coroutine_fn qcow2_apply_options(BlockDriverState *bs, Qcow2OpenOpts 
         s->h.incompatible_features |= QCOW2_INCOMPAT_DIRTY;
     }
     if (s->h.autoclear_features || s->h.version == 3) {
-        /* we keep no bitmaps up to date: autoclear bits say "stale" by being clear */
-        s->h.autoclear_features = 0;
+        /* autoclear bits we do not maintain say "stale" by being clear */
+        s->h.autoclear_features &= s->nb_bitmaps ? QCOW2_AUTOCLEAR_BITMAPS : 0;
         int ret = qcow2_update_header(bs);
         ret = ret < 0 || !s->lazy_refcounts ? ret : bdrv_co_flush(bs->file->bs);
         if (ret < 0) {
@@ -336,7 +338,17 @@ static int coroutine_fn qcow2_co_open(BlockDriverState *bs, void *opaque, Error 
         return ret;
     }
     bs->total_size = s->h.size;
-    return qcow2_apply_options(bs, o, errp);
+    ret = qcow2_apply_options(bs, o, errp);
+    if (ret < 0) {
+        return ret;
+    }
+    if (o->flags & BDRV_O_CHECK) {
+        return 0;                       /* check reads the directory, not the bitmaps */
+    }
+    qemu_co_mutex_lock(&s->lock);
+    ret = qcow2_bitmaps_load(bs, errp);
+    qemu_co_mutex_unlock(&s->lock);
+    return ret;
 }
 
 static void qcow2_free_state(BDRVQcow2State *s)
@@ -353,6 +365,9 @@ static void qcow2_free_state(BDRVQcow2State *s)
         s->pending_frees = NULL;
     }
     qcow2_free_snapshots(s);
+    qcow2_bitmap_list_free(s->bitmaps, s->nb_bitmaps);
+    s->bitmaps = NULL;
+    s->nb_bitmaps = 0;
     qcow2_header_exts_clear(&s->exts);
 }
 
@@ -375,6 +390,7 @@ static int qcow2_open(BlockDriverState *bs, QDict *options, int flags, Error **e
     qemu_co_mutex_init(&s->lock);
     int ret = qcow2_run_co(qcow2_co_open, bs, &o, errp);
     if (ret < 0) {
+        bdrv_release_all_dirty_bitmaps(bs);     /* the ones we loaded */
         qcow2_free_state(s);
         return ret;
     }
@@ -389,7 +405,12 @@ static int coroutine_fn qcow2_co_close(BlockDriverState *bs, void *opaque, Error
     BDRVQcow2State *s = bs->opaque;
 
     qemu_co_mutex_lock(&s->lock);
-    int ret = s->corrupt ? 0 : qcow2_flush_metadata(bs);
+    int ret = s->corrupt ? 0 : qcow2_bitmaps_store(bs, false);
+    if (ret < 0) {
+        error_report("Lost persistent bitmaps during inactivation of node '%s': %s",
+                     bdrv_get_device_or_node_name(bs), strerror(-ret));
+    }
+    ret = s->corrupt ? 0 : qcow2_flush_metadata(bs);
     if (ret == 0 && !s->corrupt && s->lazy_refcounts) {
         /* everything is on disk: the refcounts are right again */
         ret = bdrv_co_flush(bs->file->bs);
@@ -409,6 +430,9 @@ static void qcow2_close(BlockDriverState *bs)
     if (s->rw && s->l2_cache) {
         qcow2_run_co(qcow2_co_close, bs, NULL, NULL);
         bdrv_flush(bs->file->bs);
+    } else if (qcow2_has_new_persistent_bitmaps(bs)) {
+        error_report("Lost persistent bitmaps during inactivation of node '%s': "
+                     "No write access", bdrv_get_device_or_node_name(bs));
     }
     qcow2_free_state(s);
 }
@@ -677,6 +701,9 @@ static QDict *qcow2_get_specific_info(BlockDriverState *bs, Error **errp)
         qdict_put_bool(d, "corrupt", s->h.incompatible_features & QCOW2_INCOMPAT_CORRUPT);
     }
     qdict_put_int(d, "refcount-bits", 1 << s->refcount_order);
+    if (s->nb_bitmaps) {
+        qdict_put_obj(d, "bitmaps", QOBJECT(qcow2_bitmaps_info(bs)));
+    }
     qdict_put_str(d, "compression-type",
                   s->h.compression_type == QCOW2_COMPRESSION_ZSTD ? "zstd" : "zlib");
     return d;
@@ -755,4 +782,8 @@ const BlockDriver bdrv_qcow2 = {
     .snapshot_goto              = qcow2_snapshot_goto,
     .snapshot_delete            = qcow2_snapshot_delete,
     .snapshot_list              = qcow2_snapshot_list,
+    .bitmap_can_store           = qcow2_bitmap_can_store,
+    .bitmap_remove_persistent   = qcow2_bitmap_remove_persistent,
+    .amend_options              = qcow2_amend_options,
+    .measure                    = qcow2_measure,
 };

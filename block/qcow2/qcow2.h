@@ -10,7 +10,9 @@
  *   cluster.c   guest -> host mapping through L1/L2, L2 allocation and COW, zero/discard
  *   compress.c  zlib (raw deflate) and zstd cluster (de)compression
  *   snapshot.c  the internal snapshot table (read, validated, preserved)
- *   check.c     qemu-img check: in-memory refcount rebuild, repair
+ *   check.c     qemu-img check: in-memory refcount count, repair, full rebuild
+ *   bitmap.c    persistent dirty bitmaps (bitmaps extension): load, store, remove
+ *   amend.c     qemu-img amend (compat, lazy_refcounts) and measure
  *   create.c    image creation (qemu-img create -f qcow2)
  *   qcow2.c     open/close, request callbacks, the BlockDriver table
  *
@@ -40,6 +42,7 @@
 #include "util/osdep.h"
 #include "block/block.h"
 #include "block/block-int.h"
+#include "qobject/qlist.h"
 
 /* ---- on-disk constants (docs/interop/qcow2.txt) ---- */
 #define QCOW2_MAGIC                 0x514649fbu   /* "QFI\xfb" */
@@ -229,6 +232,23 @@ typedef struct Qcow2Snapshot {
     uint8_t *extra_data;            /* preserved verbatim */
 } Qcow2Snapshot;
 
+/* One bitmap directory entry (bitmap.c draws the layout). */
+typedef struct Qcow2Bitmap {
+    uint64_t table_offset;
+    uint32_t table_size;            /* entries */
+    uint32_t flags;                 /* in_use, auto, extra_data_compatible */
+    uint8_t type, granularity_bits;
+    char *name;
+    uint32_t extra_data_size;
+    uint8_t *extra_data;            /* preserved verbatim */
+} Qcow2Bitmap;
+
+/* The bitmaps header extension, parsed. */
+typedef struct Qcow2BitmapExt {
+    uint32_t nb_bitmaps;
+    uint64_t dir_size, dir_offset;
+} Qcow2BitmapExt;
+
 struct BDRVQcow2State {
     /* ---- set at open ---- */
     Qcow2Header h;
@@ -260,6 +280,10 @@ struct BDRVQcow2State {
     uint64_t free_byte_offset;      /* next byte for compressed data, 0 = none */
     Qcow2InFlight *in_flight;
     GArray *pending_frees;          /* Qcow2PendingFree */
+    Qcow2Bitmap *bitmaps;           /* the bitmap directory as it is on disk */
+    int nb_bitmaps;
+    uint64_t bitmap_dir_offset, bitmap_dir_size;
+    bool bitmaps_loaded;            /* BdrvDirtyBitmaps exist: close stores them */
     bool corrupt;                   /* marked corrupt: every request fails */
     bool signalled_corrupt;
 };
@@ -364,7 +388,69 @@ int qcow2_snapshot_delete(BlockDriverState *bs, const char *id, const char *name
 int qcow2_snapshot_list(BlockDriverState *bs, QEMUSnapshotInfo **list);
 
 /* ---- check.c ---- */
+/*
+ * Count every reference, compare with the refcounts and, with fix, repair them.
+ * When the refcount structures themselves are broken (a referenced cluster
+ * without a refcount block, a refcount block outside the image or overlapping
+ * other metadata) and BDRV_FIX_ERRORS is given, the refcount table and blocks
+ * are rebuilt from the in-memory counts ("Rebuilding refcount structure").
+ */
 int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix);
+/* amend refcount_bits: rebuild the refcount structure with 1 << order bits (lock held). */
+int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs, uint32_t order);
+
+/* ---- bitmap.c ---- */
+/* Pure helpers (unit tests, fuzzer): the 24-byte extension and the directory. */
+bool qcow2_bitmap_ext_parse(const uint8_t *data, size_t len, Qcow2BitmapExt *ext,
+                            Error **errp);
+/* Parse nb entries of a directory of len bytes; *out (g_new) on success; nb or -EINVAL. */
+int qcow2_bitmap_dir_parse(const uint8_t *buf, size_t len, uint32_t nb, Qcow2Bitmap **out,
+                           Error **errp);
+/* Serialise entries; *len = bytes (g_malloc'd result). */
+uint8_t *qcow2_bitmap_dir_serialize(const Qcow2Bitmap *list, int nb, uint64_t *len);
+void qcow2_bitmap_list_free(Qcow2Bitmap *list, int nb);
+/* Bitmap table entries for a disk of disk_size bytes. */
+uint64_t qcow2_bitmap_table_entries(uint64_t disk_size, uint32_t granularity_bits,
+                                    uint32_t cluster_bits);
+/* Bytes a fully stored bitmap takes (data clusters + table), for measure. */
+uint64_t qcow2_bitmap_measure(uint64_t disk_size, uint32_t granularity, uint32_t cluster_bits);
+/* Open, step 1 (load_tables): read and validate the directory into s->bitmaps. */
+int coroutine_fn qcow2_bitmaps_read_dir(BlockDriverState *bs, Error **errp);
+/*
+ * Open, step 2 (after a dirty-image repair): one BdrvDirtyBitmap per supported
+ * entry (persistent; disabled without "auto"; inconsistent if in_use; readonly
+ * on a read-only open); a read-write open sets in_use on disk. Lock not needed
+ * (open is single-threaded) but taken by nobody else.
+ */
+int coroutine_fn qcow2_bitmaps_load(BlockDriverState *bs, Error **errp);
+/*
+ * Write every persistent, consistent bitmap of bs to new clusters and a new
+ * directory (in_use as given), keep unsupported and inconsistent entries,
+ * drop entries whose bitmap is gone or no longer persistent, free the old
+ * clusters. -ENOTSUP for a v2 or read-only image with bitmaps to store.
+ */
+int coroutine_fn qcow2_bitmaps_store(BlockDriverState *bs, bool in_use);
+/* Report every cluster the bitmaps extension uses (directory, tables, data). */
+int coroutine_fn qcow2_bitmaps_for_each_cluster(BlockDriverState *bs,
+                                                void (*fn)(void *opaque, uint64_t offset,
+                                                           uint64_t bytes),
+                                                void *opaque);
+/* ImageInfoSpecificQCow2.bitmaps: [{flags, name, granularity}] from the directory. */
+QList *qcow2_bitmaps_info(BlockDriverState *bs);
+/* BlockDriver.bitmap_can_store / bitmap_remove_persistent (contracts in block-int.h). */
+bool qcow2_bitmap_can_store(BlockDriverState *bs, const char *name, uint32_t granularity,
+                            Error **errp);
+bool qcow2_bitmap_remove_persistent(BlockDriverState *bs, const char *name, Error **errp);
+/* Read-only node: are there persistent bitmaps close cannot store? */
+bool qcow2_has_new_persistent_bitmaps(BlockDriverState *bs);
+
+/* ---- amend.c ---- */
+/* BlockDriver.amend_options and .measure (contracts in block-int.h). */
+int qcow2_amend_options(BlockDriverState *bs, QDict *opts,
+                        void (*status_cb)(BlockDriverState *bs, int64_t offset,
+                                          int64_t total, void *opaque),
+                        void *cb_opaque, bool force, Error **errp);
+bool qcow2_measure(QDict *opts, BlockDriverState *in_bs, BlockMeasureInfo *info, Error **errp);
 
 /* ---- create.c ---- */
 extern const CreateOption qcow2_create_opts[];

@@ -35,6 +35,14 @@ enum {
     BDRV_F_READ_ONLY_ONLY    = 0x40, /* whitelisted as read-only driver only */
 };
 
+/* qemu-img measure's result (QAPI BlockMeasureInfo), all in bytes. */
+typedef struct BlockMeasureInfo {
+    uint64_t required;              /* for the allocated data (with --size: as if full) */
+    uint64_t fully_allocated;       /* with every cluster allocated */
+    bool has_bitmaps;               /* print "bitmaps size:" / JSON "bitmaps" */
+    uint64_t bitmaps;
+} BlockMeasureInfo;
+
 /* One create option of a driver, for `-o key=value` and `-o help`. */
 typedef enum CreateOptionType {
     CREATE_OPT_STRING,
@@ -214,6 +222,60 @@ struct BlockDriver {
                            Error **errp);
     int (*snapshot_list)(BlockDriverState *bs, QEMUSnapshotInfo **list);
     int (*inactivate)(BlockDriverState *bs);
+
+    /*
+     * Persistent dirty bitmaps (qcow2 bitmaps extension). Main loop, blocking,
+     * no coroutine needed. A bitmap is persistent when its BdrvDirtyBitmap has
+     * the persistence flag (bdrv_dirty_bitmap_set_persistence): the driver loads
+     * every stored bitmap at open (creating them as persistent, disabled unless
+     * stored as "auto", inconsistent if found in use, readonly on a read-only
+     * node) and writes every persistent one at close (bdrv_close calls close()
+     * before releasing the bitmaps). Adding, clearing, enabling, disabling and
+     * merging are in-memory operations that reach the file at close.
+     *
+     *   bitmap_can_store(bs, name, granularity, errp): may a new bitmap of this
+     *     name and granularity become persistent here? Call before creating it
+     *     (QMP block-dirty-bitmap-add persistent=true, godwit-img bitmap --add).
+     *     false + errp with QEMU's inner text ("Cannot store dirty bitmaps in
+     *     qcow2 v2 files", "Name length exceeds maximum (1023 characters)",
+     *     "Granularity is under minimum (512 bytes)", ...); the caller prefixes
+     *     "Can't make bitmap '%s' persistent in '%s': " (bitmap, node name).
+     *   bitmap_remove_persistent(bs, name, errp): remove the stored copy of the
+     *     named bitmap from the file now (directory rewritten, clusters freed);
+     *     true if it is gone (or was never stored). Call it before releasing a
+     *     persistent bitmap (QMP block-dirty-bitmap-remove, godwit-img bitmap
+     *     --remove); the in-memory bitmap is the caller's to release.
+     * Drivers without these callbacks cannot store bitmaps
+     * ("Cannot store dirty bitmaps in %s format").
+     */
+    bool (*bitmap_can_store)(BlockDriverState *bs, const char *name, uint32_t granularity,
+                             Error **errp);
+    bool (*bitmap_remove_persistent)(BlockDriverState *bs, const char *name, Error **errp);
+
+    /*
+     * qemu-img amend -o ...: change creation options of an open image. The node
+     * is opened read-write (BDRV_O_RDWR) by the caller and has no other users.
+     * opts holds the "-o" options as strings (bdrv_create_opts_parse with
+     * create_opts); the driver takes the keys it handles and fails on the rest
+     * with QEMU's texts (e.g. "Changing the cluster size is not supported",
+     * "Invalid parameter 'x'" is the parser's). status_cb (may be NULL) reports
+     * progress (offset, total) for qemu-img's -p. force = --force. 0 / -errno.
+     */
+    int (*amend_options)(BlockDriverState *bs, QDict *opts,
+                         void (*status_cb)(BlockDriverState *bs, int64_t offset,
+                                           int64_t total, void *opaque),
+                         void *cb_opaque, bool force, Error **errp);
+
+    /*
+     * qemu-img measure: how much room an image of this format would need.
+     * opts: the "-o" options as strings (may be empty; "size" when --size is
+     * used). in_bs: the source image (its whole backing chain counts), or NULL
+     * with --size. Fills info (required, fully_allocated; has_bitmaps/bitmaps
+     * when the format stores bitmaps and in_bs is given: the room its
+     * persistent bitmaps would need). false + errp on bad options.
+     */
+    bool (*measure)(QDict *opts, BlockDriverState *in_bs, BlockMeasureInfo *info,
+                    Error **errp);
 
     /* blkdebug hooks (only blkdebug implements them) */
     void (*debug_event)(BlockDriverState *bs, BlkdebugEvent event);

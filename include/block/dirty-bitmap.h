@@ -91,6 +91,19 @@ bool bdrv_has_named_dirty_bitmaps(BlockDriverState *bs);
  */
 bool bdrv_dirty_bitmap_check(const BdrvDirtyBitmap *bitmap, unsigned flags, Error **errp);
 
+/*
+ * Persistence, through the node's driver (BlockDriver.bitmap_can_store and
+ * bitmap_remove_persistent, contracts in block-int.h).
+ * can_store: call before creating a persistent bitmap. Errors: "Can't store
+ * persistent bitmaps to %s: Operation not supported" (node without support) or
+ * "Can't make bitmap '%s' persistent in '%s': <driver's reason>".
+ * remove: drop the stored copy from the image file now (before releasing the
+ * in-memory bitmap); true when there is none (or no driver support).
+ */
+bool bdrv_can_store_new_dirty_bitmap(BlockDriverState *bs, const char *name,
+                                     uint32_t granularity, Error **errp);
+bool bdrv_remove_persistent_dirty_bitmap(BlockDriverState *bs, const char *name, Error **errp);
+
 /* ---- attributes ---- */
 
 BlockDriverState *bdrv_dirty_bitmap_bs(const BdrvDirtyBitmap *bitmap);
