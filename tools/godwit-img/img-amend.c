@@ -215,7 +215,7 @@ int img_measure(int argc, char **argv)
         return 1;
     }
     if (filename && size_arg) {
-        error_report("--size N cannot be used together with a filename");
+        error_report("--size N cannot be used together with a filename.");
         return 1;
     }
     if (!filename && !size_arg) {
