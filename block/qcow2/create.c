@@ -129,14 +129,14 @@ static bool qcow2_create_validate(Qcow2CreateArgs *a, Error **errp)
         error_setg(errp, "Refcount width must be a power of two and may not exceed 64 bits");
         return false;
     }
-    if (a->version < 3 && a->refcount_bits != 16) {
-        error_setg(errp, "Different refcount widths than 16 bits require compatibility "
-                   "level 1.1 or above (use version=v3 or greater)");
-        return false;
-    }
     if (a->version < 3 && a->lazy_refcounts) {
         error_setg(errp, "Lazy refcounts only supported with compatibility level 1.1 and "
                    "above (use version=v3 or greater)");
+        return false;
+    }
+    if (a->version < 3 && a->refcount_bits != 16) {
+        error_setg(errp, "Different refcount widths than 16 bits require compatibility "
+                   "level 1.1 or above (use version=v3 or greater)");
         return false;
     }
     if (a->version < 3 && a->compression_type != QCOW2_COMPRESSION_ZLIB) {

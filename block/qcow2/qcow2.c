@@ -717,6 +717,25 @@ static void qcow2_refresh_limits(BlockDriverState *bs, Error **errp)
     bs->bl.pwrite_zeroes_alignment = s->cluster_size;
 }
 
+/* qemu-img commit: every cluster becomes unallocated again (reads go to the backing file). */
+static int coroutine_fn qcow2_co_make_empty(BlockDriverState *bs, void *opaque, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret = qcow2_co_zero_clusters(bs, 0, s->h.size, QCOW2_DISCARD_FULL);
+
+    if (ret == 0) {
+        qemu_co_mutex_lock(&s->lock);
+        ret = qcow2_flush_metadata(bs);
+        qemu_co_mutex_unlock(&s->lock);
+    }
+    return ret;
+}
+
+static int qcow2_make_empty(BlockDriverState *bs)
+{
+    return qcow2_run_co(qcow2_co_make_empty, bs, NULL, NULL);
+}
+
 static int coroutine_fn qcow2_co_change_backing(BlockDriverState *bs, void *opaque,
                                                 Error **errp)
 {
@@ -779,6 +798,7 @@ const BlockDriver bdrv_qcow2 = {
     .get_info                   = qcow2_get_info,
     .get_specific_info          = qcow2_get_specific_info,
     .change_backing_file        = qcow2_change_backing_file,
+    .make_empty                 = qcow2_make_empty,
     .snapshot_create            = qcow2_snapshot_create,
     .snapshot_goto              = qcow2_snapshot_goto,
     .snapshot_delete            = qcow2_snapshot_delete,

@@ -205,6 +205,11 @@ struct BlockDriver {
      */
     int (*change_backing_file)(BlockDriverState *bs, const char *backing_file,
                                const char *backing_fmt);
+    /*
+     * qemu-img commit without -d: drop all data of the image so that every
+     * range reads from the backing file again. Main loop, blocking. 0 / -errno.
+     */
+    int (*make_empty)(BlockDriverState *bs);
     int coroutine_fn (*co_invalidate_cache)(BlockDriverState *bs, Error **errp);
 
     /*

@@ -8,13 +8,14 @@
  */
 #include "util/osdep.h"
 #include "img.h"
+#include "qobject/qjson.h"
+#include "qobject/qdict.h"
 #include <getopt.h>
 
 static void check_print_human(const BdrvCheckResult *r, bool quiet)
 {
     if (r->corruptions == 0 && r->leaks == 0 && r->check_errors == 0) {
         img_printf(quiet, "No errors were found on the image.\n");
-        return;
     }
     if (r->corruptions) {
         img_printf(quiet, "\n%d errors were found on the image.\n"
@@ -29,6 +30,40 @@ static void check_print_human(const BdrvCheckResult *r, bool quiet)
         img_printf(quiet, "\n%d internal errors have occurred during the check.\n",
                    r->check_errors);
     }
+    if (r->bfi.total_clusters && r->bfi.allocated_clusters) {
+        img_printf(quiet, "%" PRIu64 "/%" PRIu64 " = %0.2f%% allocated, %0.2f%% fragmented, "
+                   "%0.2f%% compressed clusters\n",
+                   r->bfi.allocated_clusters, r->bfi.total_clusters,
+                   r->bfi.allocated_clusters * 100.0 / r->bfi.total_clusters,
+                   r->bfi.fragmented_clusters * 100.0 / r->bfi.allocated_clusters,
+                   r->bfi.compressed_clusters * 100.0 / r->bfi.allocated_clusters);
+    }
+    if (r->image_end_offset > 0) {
+        img_printf(quiet, "Image end offset: %" PRId64 "\n", r->image_end_offset);
+    }
+}
+
+/* ImageCheck: optional members only when non-zero; the writer orders them as QEMU. */
+static void check_print_json(const BdrvCheckResult *r, const char *filename, const char *fmt)
+{
+    g_autoptr(QDict) d = qdict_new();
+
+    qdict_put_str(d, "filename", filename);
+    qdict_put_str(d, "format", fmt);
+    qdict_put_int(d, "check-errors", r->check_errors);
+#define CHECK_PUT(key, v) do { if (v) { qdict_put_int(d, key, v); } } while (0)
+    CHECK_PUT("image-end-offset", r->image_end_offset);
+    CHECK_PUT("corruptions", r->corruptions);
+    CHECK_PUT("leaks", r->leaks);
+    CHECK_PUT("corruptions-fixed", r->corruptions_fixed);
+    CHECK_PUT("leaks-fixed", r->leaks_fixed);
+    CHECK_PUT("total-clusters", r->bfi.total_clusters);
+    CHECK_PUT("allocated-clusters", r->bfi.allocated_clusters);
+    CHECK_PUT("fragmented-clusters", r->bfi.fragmented_clusters);
+    CHECK_PUT("compressed-clusters", r->bfi.compressed_clusters);
+#undef CHECK_PUT
+    g_autoptr(GString) s = qobject_to_json_pretty(QOBJECT(d), true);
+    printf("%s\n", s->str);
 }
 
 int img_check(int argc, char **argv)
@@ -103,8 +138,8 @@ int img_check(int argc, char **argv)
         return 63;
     }
     ret = bdrv_check(bs, &r, fix);
-    if (ret == 0 && (r.corruptions_fixed || r.leaks_fixed)) {
-        /* qemu-img's report of a repair, then a fresh check of the result */
+    if (ret == 0 && fix && (r.corruptions_fixed || r.leaks_fixed)) {
+        int corruptions_fixed = r.corruptions_fixed, leaks_fixed = r.leaks_fixed;
         if (output == IMG_OUTPUT_HUMAN) {
             img_printf(quiet, "The following inconsistencies were found and repaired:\n\n"
                        "    %d leaked clusters\n    %d corruptions\n\n"
@@ -113,17 +148,23 @@ int img_check(int argc, char **argv)
         }
         memset(&r, 0, sizeof(r));
         ret = bdrv_check(bs, &r, 0);
+        r.corruptions_fixed = corruptions_fixed;
+        r.leaks_fixed = leaks_fixed;
     }
-    if (ret < 0 && ret != -EINVAL) {
-        error_report("Check failed: %s", strerror(-ret));
-        blk_unref(blk);
-        return 1;
-    }
-    if (output == IMG_OUTPUT_HUMAN) {
-        check_print_human(&r, quiet);
+    if (ret == 0 || ret == -EINVAL) {
+        if (output == IMG_OUTPUT_HUMAN) {
+            check_print_human(&r, quiet);
+        } else {
+            check_print_json(&r, bs->filename, bdrv_get_format_name(bs));
+        }
     }
     blk_unref(blk);
-    if (r.check_errors) {
+    if ((ret < 0 && ret != -EINVAL) || r.check_errors) {
+        if (ret < 0 && ret != -EINVAL) {
+            error_report("Check failed: %s", strerror(-ret));
+        } else {
+            error_report("Check failed");
+        }
         return 1;
     }
     return r.corruptions ? 2 : r.leaks ? 3 : 0;

@@ -83,10 +83,13 @@ static void img_print_formatting(const char *filename, const char *fmt,
     printf("Formatting '%s', fmt=%s", filename, fmt);
     for (const CreateOption *o = opts; o->name; o++) {
         const char *v = tool_get_opt(values, o->name);
+        uint64_t n;
         if (!v) {
             v = o->def_value_str;
         }
-        if (v) {
+        if (v && o->type == CREATE_OPT_SIZE && qemu_strtosz(v, NULL, &n) == 0) {
+            printf(" %s=%" PRIu64, o->name, n);     /* qemu-img prints sizes as numbers */
+        } else if (v) {
             printf(" %s=%s", o->name, v);
         }
     }
@@ -94,8 +97,60 @@ static void img_print_formatting(const char *filename, const char *fmt,
     fflush(stdout);
 }
 
+/*
+ * The backing file checks qemu-img makes before "Formatting": the backing file
+ * must differ from the image, have a format (-F), and open, unless -u; a
+ * missing size is taken from it. false after reporting.
+ */
+static bool img_check_backing(const char *filename, QDict *values, bool unsafe,
+                              int64_t *img_size)
+{
+    const char *backing = tool_get_opt(values, "backing_file");
+    const char *backing_fmt = tool_get_opt(values, "backing_fmt");
+    Error *err = NULL;
+
+    if (!backing) {
+        return true;
+    }
+    if (!strcmp(backing, filename)) {
+        error_report("%s: Error: Trying to create an image with the same filename as the "
+                     "backing file", filename);
+        return false;
+    }
+    if (unsafe) {
+        if (!backing_fmt) {
+            error_report("%s: Backing file specified without backing format", filename);
+            return false;
+        }
+        return true;
+    }
+    g_autofree char *full = path_combine(filename, backing);
+    QDict *opts = NULL;
+    if (backing_fmt) {
+        tool_put_opt(&opts, "driver", backing_fmt);
+    }
+    BlockBackend *blk = blk_new_open(full, NULL, opts, BDRV_O_NO_BACKING | BDRV_O_NO_IO, &err);
+    if (!blk) {
+        error_reportf_err(err, "%s: ", filename);
+        fprintf(stderr, "Could not open backing image.\n");
+        return false;
+    }
+    if (!backing_fmt) {
+        error_report("%s: Backing file specified without backing format", filename);
+        fprintf(stderr, "Detected format of %s.", bdrv_get_format_name(blk_bs(blk)));
+        blk_unref(blk);
+        return false;
+    }
+    if (*img_size < 0) {
+        *img_size = blk_getlength(blk);
+    }
+    blk_unref(blk);
+    return *img_size >= 0;
+}
+
 /* Validate and create; errors are "FILE: <message>". */
 static int img_do_create(const char *filename, const char *fmt, const char *options,
+                         const char *base, const char *base_fmt, bool unsafe,
                          int64_t img_size, bool quiet)
 {
     const BlockDriver *drv = bdrv_find_format(fmt);
@@ -138,6 +193,15 @@ static int img_do_create(const char *filename, const char *fmt, const char *opti
         }
         img_size = v;
     }
+    if (base) {
+        qdict_put_str(values, "backing_file", base);
+    }
+    if (base_fmt) {
+        qdict_put_str(values, "backing_fmt", base_fmt);
+    }
+    if (!img_check_backing(filename, values, unsafe, &img_size)) {
+        goto out;
+    }
     if (img_size < 0) {
         error_report("%s: Image creation needs a size parameter", filename);
         goto out;
@@ -166,7 +230,8 @@ int img_create(int argc, char **argv)
         { "object", required_argument, NULL, OPTION_OBJECT },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = "raw", *base = NULL;
+    const char *fmt = "raw", *base = NULL, *base_fmt = NULL;
+    bool unsafe = false;
     g_autofree char *options = NULL;
     bool quiet = false;
     int64_t img_size = -1;
@@ -181,7 +246,11 @@ int img_create(int argc, char **argv)
             printf("create [--object objectdef] [-q] [-f fmt] [-u] [-o options] filename [size]\n");
             return 0;
         case 'F':
+            base_fmt = optarg;
+            break;
         case 'u':
+            unsafe = true;
+            break;
         case OPTION_OBJECT:
             break;
         case 'b':
@@ -229,5 +298,5 @@ int img_create(int argc, char **argv)
             return 1;
         }
     }
-    return img_do_create(filename, fmt, options, img_size, quiet);
+    return img_do_create(filename, fmt, options, base, base_fmt, unsafe, img_size, quiet);
 }

@@ -26,6 +26,11 @@ int img_resize(int argc, char **argv);
 int img_check(int argc, char **argv);
 int img_bench(int argc, char **argv);
 int img_snapshot(int argc, char **argv);
+int img_commit(int argc, char **argv);
+int img_rebase(int argc, char **argv);
+int img_amend(int argc, char **argv);
+int img_measure(int argc, char **argv);
+int img_bitmap(int argc, char **argv);
 /* One "Snapshot list:" row as qemu-img prints it; NULL prints the column header. */
 void img_snapshot_dump(const QEMUSnapshotInfo *sn);
 

@@ -16,13 +16,18 @@ typedef struct ImgCmd {
 } ImgCmd;
 
 static const ImgCmd img_cmds[] = {
+    { "amend", img_amend },
     { "bench", img_bench },
+    { "bitmap", img_bitmap },
     { "check", img_check },
+    { "commit", img_commit },
     { "compare", img_compare },
     { "convert", img_convert },
     { "create", img_create },
     { "info", img_info },
     { "map", img_map },
+    { "measure", img_measure },
+    { "rebase", img_rebase },
     { "resize", img_resize },
     { "snapshot", img_snapshot },
     { NULL, NULL },
