@@ -11,6 +11,7 @@
 #include "block/dirty-bitmap.h"
 #include "qapi-commands.h"
 #include "monitor/qmp-cmds-jobs.h"
+#include "block/monitor/block-monitor.h"
 
 /* The node of a device or node name that may be the root of a job. */
 static BlockDriverState *root_bs(const char *name, Error **errp)
@@ -41,6 +42,7 @@ static bool create_target(const char *file, const char *format, BlockDriverState
         qdict_put_str(opts, "backing_file", backing->filename);
         qdict_put_str(opts, "backing_fmt", backing->drv->format_name);
     }
+    block_monitor_print_formatting(drv, file, opts);
     return bdrv_create(drv, file, opts, errp) >= 0;
 }
 
