@@ -25,6 +25,25 @@ static BlockDriverState *root_bs(const char *name, Error **errp)
     return bs;
 }
 
+/*
+ * QEMU's bdrv_has_zero_init() for a target drive-mirror has just created: a
+ * protocol that says so, qcow2 (new and not preallocated: no L2 tables), or a
+ * format that passes its file's zeroes through (raw).
+ */
+static bool new_target_has_zero_init(BlockDriverState *bs)
+{
+    if (bs->drv->flags & BDRV_F_ZERO_INIT) {
+        return true;
+    }
+    if (!strcmp(bs->drv->format_name, "qcow2")) {
+        return true;
+    }
+    if (!strcmp(bs->drv->format_name, "raw") && bs->file) {
+        return new_target_has_zero_init(bs->file->bs);
+    }
+    return false;
+}
+
 /* Create the image of a drive-* target (absolute-paths mode). */
 static bool create_target(const char *file, const char *format, BlockDriverState *backing,
                           int64_t size, Error **errp)
@@ -163,7 +182,7 @@ void qmp_drive_mirror(DriveMirror *arg, Error **errp)
         .copy_mode = arg->has_copy_mode ? arg->copy_mode : MIRROR_COPY_MODE_BACKGROUND,
         .zero_target = sync == MIRROR_SYNC_MODE_FULL &&
                        (mode == NEW_IMAGE_MODE_EXISTING ||
-                        !(target->drv->flags & BDRV_F_ZERO_INIT)),
+                        !new_target_has_zero_init(target)),
         .target_takes_source_backing = mode != NEW_IMAGE_MODE_EXISTING &&
                                        sync != MIRROR_SYNC_MODE_FULL,
         .target_owned = true,
