@@ -81,6 +81,17 @@ static const BdrvChildClass child_root = {
     .drained_poll = blk_root_drained_poll,
 };
 
+bool bdrv_is_root_node(BlockDriverState *bs)
+{
+    for (GSList *l = bs->parents; l; l = l->next) {
+        BdrvChild *c = l->data;
+        if (c->klass != &child_root) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- lifetime ---- */
 
 BlockBackend *blk_new(uint64_t perm, uint64_t shared_perm)

@@ -26,6 +26,7 @@ struct Monitor {
     bool oob_enabled;
     GQueue requests;            /* QmpRequest *, parsed but not yet run */
     bool busy;                  /* running requests: input paused */
+    QDict *exit_reply;          /* the reply to quit: sent by monitor_cleanup() */
 
     /* HMP line editor */
     GString *line;

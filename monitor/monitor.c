@@ -175,6 +175,14 @@ void monitor_free(Monitor *mon)
 
 void monitor_cleanup(void)
 {
+    for (guint i = 0; monitors && i < monitors->len; i++) {
+        Monitor *mon = g_ptr_array_index(monitors, i);
+        if (mon->exit_reply) {
+            qmp_send_message(mon, mon->exit_reply);
+            qobject_unref(mon->exit_reply);
+            mon->exit_reply = NULL;
+        }
+    }
     qapi_event_set_hook(NULL);
     for (guint i = 0; monitors && i < monitors->len; i++) {
         monitor_free(g_ptr_array_index(monitors, i));

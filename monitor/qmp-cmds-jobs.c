@@ -413,6 +413,15 @@ void qmp_block_commit(const char *job_id, const char *device, const char *base_n
             return;
         }
     }
+    /* QEMU takes the root node (qmp_get_root_bs): not one a job sits on */
+    if (!bdrv_is_root_node(bs)) {
+        error_setg(errp, "Need a root block node");
+        return;
+    }
+    if (!bdrv_is_inserted(bs)) {
+        error_setg(errp, "Device has no medium");
+        return;
+    }
     if (bdrv_op_is_blocked(bs, errp)) {
         return;
     }

@@ -11,6 +11,7 @@
 #include "block/dirty-bitmap.h"
 #include "qapi-commands.h"
 #include "monitor/qmp-cmds-jobs.h"
+#include "block/monitor/block-monitor.h"
 
 /* The node of a device or node name that may be the root of a job. */
 static BlockDriverState *root_bs(const char *name, Error **errp)
@@ -22,6 +23,25 @@ static BlockDriverState *root_bs(const char *name, Error **errp)
         return NULL;
     }
     return bs;
+}
+
+/*
+ * QEMU's bdrv_has_zero_init() for a target drive-mirror has just created: a
+ * protocol that says so, qcow2 (new and not preallocated: no L2 tables), or a
+ * format that passes its file's zeroes through (raw).
+ */
+static bool new_target_has_zero_init(BlockDriverState *bs)
+{
+    if (bs->drv->flags & BDRV_F_ZERO_INIT) {
+        return true;
+    }
+    if (!strcmp(bs->drv->format_name, "qcow2")) {
+        return true;
+    }
+    if (!strcmp(bs->drv->format_name, "raw") && bs->file) {
+        return new_target_has_zero_init(bs->file->bs);
+    }
+    return false;
 }
 
 /* Create the image of a drive-* target (absolute-paths mode). */
@@ -41,6 +61,7 @@ static bool create_target(const char *file, const char *format, BlockDriverState
         qdict_put_str(opts, "backing_file", backing->filename);
         qdict_put_str(opts, "backing_fmt", backing->drv->format_name);
     }
+    block_monitor_print_formatting(drv, file, opts);
     return bdrv_create(drv, file, opts, errp) >= 0;
 }
 
@@ -161,7 +182,7 @@ void qmp_drive_mirror(DriveMirror *arg, Error **errp)
         .copy_mode = arg->has_copy_mode ? arg->copy_mode : MIRROR_COPY_MODE_BACKGROUND,
         .zero_target = sync == MIRROR_SYNC_MODE_FULL &&
                        (mode == NEW_IMAGE_MODE_EXISTING ||
-                        !(target->drv->flags & BDRV_F_ZERO_INIT)),
+                        !new_target_has_zero_init(target)),
         .target_takes_source_backing = mode != NEW_IMAGE_MODE_EXISTING &&
                                        sync != MIRROR_SYNC_MODE_FULL,
         .target_owned = true,

@@ -129,6 +129,14 @@ static void qmp_run_queue(Monitor *mon)
             monitor_set_cur(old);
         }
         qmp_request_free(r);
+        if (qemu_system_exit_requested() && !mon->exit_reply) {
+            /*
+             * QEMU 7.2.22 answers quit only at exit, after the jobs were
+             * cancelled and the nodes closed: their events come first.
+             */
+            mon->exit_reply = g_steal_pointer(&rsp);
+            continue;
+        }
         qmp_send_message(mon, rsp);
         if (disconnect) {
             qemu_chr_disconnect(mon->chr);      /* resets the session */

@@ -42,6 +42,16 @@ BlockBackend *block_monitor_io_backend(const char *device, Error **errp);
  */
 int block_commit_device(const char *device, Error **errp);
 
+/*
+ * Print the "Formatting 'FILE', fmt=FMT opt=val..." line to stdout, as QEMU
+ * does when a monitor command creates an image (snapshot_blkdev,
+ * blockdev-snapshot-sync, drive-mirror/drive-backup in absolute-paths mode):
+ * the format's create options, then the protocol's, each with its value in
+ * opts (a string or a number) or its default.
+ */
+void block_monitor_print_formatting(const BlockDriver *drv, const char *filename,
+                                    QDict *opts);
+
 /* Install the BLOCK_IO_ERROR hook (at startup, before opening drives). */
 void block_monitor_init(void);
 

@@ -16,6 +16,7 @@
 #include "qobject/qdict.h"
 #include "block/block-int.h"
 #include "block/block-backend.h"
+#include "block/block-core.h"
 #include "block/monitor/block-monitor.h"
 #include "sysemu/runstate.h"
 #include "qapi-commands.h"
@@ -67,6 +68,17 @@ void qmp_blockdev_del(const char *node_name, Error **errp)
     if (bdrv_op_is_blocked(bs, errp)) {
         return;
     }
+    /* QEMU blocks deleting a backing node while its overlay uses it. */
+    for (GSList *l = bs->parents; l; l = l->next) {
+        BdrvChild *c = l->data;
+        if (c->klass == &child_of_bds && (c->role & BDRV_CHILD_COW)) {
+            BlockDriverState *parent = c->opaque;
+            error_setg(errp, "Node '%s' is busy: node is used as backing hd of '%s'",
+                       bdrv_get_device_or_node_name(bs),
+                       bdrv_get_device_or_node_name(parent));
+            return;
+        }
+    }
     if (!g_list_find(monitor_owned, bs)) {
         error_setg(errp, "Node %s is not owned by the monitor", node_name);
         return;
@@ -112,6 +124,45 @@ typedef struct SnapshotAction {
     bool appended;
 } SnapshotAction;
 
+static void print_create_opts(const CreateOption *opts, QDict *values, GHashTable *seen)
+{
+    for (const CreateOption *o = opts; o && o->name; o++) {
+        QObject *v = qdict_get(values, o->name);
+        g_autofree char *num = NULL;
+        const char *text = o->def_value_str;
+
+        if (g_hash_table_contains(seen, o->name)) {
+            continue;
+        }
+        g_hash_table_add(seen, (gpointer)o->name);
+        if (qobject_to(QString, v)) {
+            text = qstring_get_str(qobject_to(QString, v));
+        } else if (qobject_to(QNum, v)) {
+            text = num = qnum_to_string(qobject_to(QNum, v));
+        } else if (qobject_to(QBool, v)) {
+            text = qbool_get_bool(qobject_to(QBool, v)) ? "on" : "off";
+        }
+        if (text) {
+            printf(" %s=%s", o->name, text);
+        }
+    }
+}
+
+void block_monitor_print_formatting(const BlockDriver *drv, const char *filename,
+                                    QDict *opts)
+{
+    const BlockDriver *proto = bdrv_find_protocol(filename, true, NULL);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+    printf("Formatting '%s', fmt=%s", filename, drv->format_name);
+    print_create_opts(drv->create_opts, opts, seen);
+    if (proto && proto != drv) {
+        print_create_opts(proto->create_opts, opts, seen);
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
 /* Create the overlay file of blockdev-snapshot-sync, backed by old_bs. */
 static bool snapshot_create_overlay(BlockDriverState *old_bs, const char *file,
                                     const BlockDriver *drv, Error **errp)
@@ -134,6 +185,7 @@ static bool snapshot_create_overlay(BlockDriverState *old_bs, const char *file,
     qdict_put_str(opts, "size", size_str);
     qdict_put_str(opts, "backing_file", old_bs->filename);
     qdict_put_str(opts, "backing_fmt", old_bs->drv->format_name);
+    block_monitor_print_formatting(drv, file, opts);
     return bdrv_create(drv, file, opts, errp) == 0;
 }
 

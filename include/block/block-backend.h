@@ -59,6 +59,8 @@ const char *blk_name(const BlockBackend *blk);      /* "" if unnamed */
 BlockBackend *blk_by_name(const char *name);
 BlockBackend *blk_next(BlockBackend *blk);          /* all backends, NULL starts */
 BlockBackend *blk_by_public(BlockDriverState *bs);  /* backend whose root is bs, or NULL */
+/* QEMU's bdrv_is_root_node(): every parent of bs is a BlockBackend. */
+bool bdrv_is_root_node(BlockDriverState *bs);
 
 /* ---- behaviour ---- */
 void blk_set_allow_write_beyond_eof(BlockBackend *blk, bool allow);
