@@ -25,7 +25,8 @@
 
 /* Options every node understands, and which ones children inherit. */
 static const char *const inherited_options[] = {
-    "read-only", "auto-read-only", "cache.direct", "cache.no-flush", "discard", NULL,
+    "read-only", "auto-read-only", "cache.direct", "cache.no-flush", "discard", "force-share",
+    NULL,
 };
 
 int bdrv_parse_cache_mode(const char *mode, int *flags, bool *writethrough)

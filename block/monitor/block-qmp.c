@@ -500,6 +500,13 @@ static int commit_top(BlockDriverState *top)
         }
     }
     ret = blk_flush(dst);
+    if (ret == 0 && top->drv->make_empty) {
+        /* as QEMU's commit: what now lives in the backing file leaves the top */
+        ret = top->drv->make_empty(top);
+        if (ret == 0) {
+            ret = bdrv_flush(top);
+        }
+    }
 out:
     g_free(buf);
     blk_unref(src);

@@ -129,6 +129,8 @@ static bool img_check_backing(const char *filename, QDict *values, bool unsafe,
     if (backing_fmt) {
         tool_put_opt(&opts, "driver", backing_fmt);
     }
+    /* Only the size is read, so share everything: the backing file may be in use (as QEMU) */
+    tool_put_opt(&opts, "force-share", "on");
     BlockBackend *blk = blk_new_open(full, NULL, opts, BDRV_O_NO_BACKING | BDRV_O_NO_IO, &err);
     if (!blk) {
         error_reportf_err(err, "%s: ", filename);
