@@ -609,9 +609,8 @@ static void coroutine_fn blk_aio_entry(void *opaque)
         break;
     }
     /*
-     * Straight from the coroutine when the request went asynchronous: no BH,
-     * no extra loop iteration, and a callback that issues the next request does
-     * so while the back end still batches submissions (file-backend-linux-aio.c).
+     * Straight from the coroutine when the request went asynchronous: no BH
+     * and no extra loop iteration before a callback can issue the next request.
      * A request that completed before blk_aio_start returned, or whose
      * completion could drop the last reference (close, drain: not in a
      * coroutine), goes through a BH.
