@@ -29,7 +29,11 @@ struct BlockBackend {
     unsigned in_flight;
     int quiesce_counter;
     CoQueue queued_requests;            /* requests waiting for the end of a drain */
+    BlockAIOCB *aio_free;               /* finished BlockAIOCBs kept for reuse */
+    unsigned aio_free_count;
 };
+
+static void blk_aio_free_all(BlockBackend *blk);
 
 static GList *all_backends;             /* BlockBackend *, creation order */
 static BlockIoErrorHook *io_error_hook;
@@ -155,6 +159,7 @@ void blk_unref(BlockBackend *blk)
     blk_drain(blk);
     blk_remove_bs(blk);
     all_backends = g_list_remove(all_backends, blk);
+    blk_aio_free_all(blk);
     g_free(blk->name);
     g_free(blk->dev_path);
     g_free(blk);
@@ -533,16 +538,57 @@ struct BlockAIOCB {
     BlockCompletionFunc *cb;
     void *opaque;
     int ret;
+    bool has_returned;          /* blk_aio_start returned: cb may run at once */
+    BlockAIOCB *next_free;      /* in blk_aio_free_list */
 };
+
+/*
+ * Finished BlockAIOCBs stay on their BlockBackend for the next request: at queue
+ * depth 32 a benchmark would otherwise malloc and free one per request.
+ */
+#define BLK_AIO_FREE_MAX 256
+
+static BlockAIOCB *blk_aio_alloc(BlockBackend *blk)
+{
+    BlockAIOCB *acb = blk->aio_free;
+
+    if (!acb) {
+        return g_new(BlockAIOCB, 1);
+    }
+    blk->aio_free = acb->next_free;
+    blk->aio_free_count--;
+    return acb;
+}
+
+static void blk_aio_complete(BlockAIOCB *acb)
+{
+    BlockBackend *blk = acb->blk;
+
+    acb->cb(acb->opaque, acb->ret);
+    blk_dec_in_flight(blk);
+    if (blk->refcnt > 1 && blk->aio_free_count < BLK_AIO_FREE_MAX) {
+        acb->next_free = blk->aio_free;
+        blk->aio_free = acb;
+        blk->aio_free_count++;
+    } else {
+        g_free(acb);
+    }
+    blk_unref(blk);
+}
+
+static void blk_aio_free_all(BlockBackend *blk)
+{
+    while (blk->aio_free) {
+        BlockAIOCB *acb = blk->aio_free;
+        blk->aio_free = acb->next_free;
+        g_free(acb);
+    }
+    blk->aio_free_count = 0;
+}
 
 static void blk_aio_complete_bh(void *opaque)
 {
-    BlockAIOCB *acb = opaque;
-
-    acb->cb(acb->opaque, acb->ret);
-    blk_dec_in_flight(acb->blk);
-    blk_unref(acb->blk);
-    g_free(acb);
+    blk_aio_complete(opaque);
 }
 
 static void coroutine_fn blk_aio_entry(void *opaque)
@@ -573,14 +619,25 @@ static void coroutine_fn blk_aio_entry(void *opaque)
         acb->ret = blk_co_flush(blk);
         break;
     }
-    aio_bh_schedule_oneshot(qemu_get_aio_context(), blk_aio_complete_bh, acb);
+    /*
+     * Straight from the coroutine when the request went asynchronous: no BH
+     * and no extra loop iteration before a callback can issue the next request.
+     * A request that completed before blk_aio_start returned, or whose
+     * completion could drop the last reference (close, drain: not in a
+     * coroutine), goes through a BH.
+     */
+    if (acb->has_returned && blk->refcnt > 1) {
+        blk_aio_complete(acb);
+    } else {
+        aio_bh_schedule_oneshot(qemu_get_aio_context(), blk_aio_complete_bh, acb);
+    }
 }
 
 static BlockAIOCB *blk_aio_start(BlockBackend *blk, BlkAioOp op, int64_t offset,
                                  int64_t bytes, QEMUIOVector *qiov, BdrvRequestFlags flags,
                                  BlockCompletionFunc *cb, void *opaque)
 {
-    BlockAIOCB *acb = g_new0(BlockAIOCB, 1);
+    BlockAIOCB *acb = blk_aio_alloc(blk);
 
     *acb = (BlockAIOCB) {
         .blk = blk, .op = op, .offset = offset, .bytes = bytes, .qiov = qiov,
@@ -590,6 +647,8 @@ static BlockAIOCB *blk_aio_start(BlockBackend *blk, BlkAioOp op, int64_t offset,
     /* held until the callback ran, so a drain also waits for pending callbacks */
     blk_inc_in_flight(blk);
     qemu_coroutine_enter(qemu_coroutine_create(blk_aio_entry, acb));
+    /* still valid: completion before this point goes through a BH */
+    acb->has_returned = true;
     return acb;
 }
 

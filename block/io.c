@@ -41,6 +41,8 @@ typedef struct BdrvTrackedRequest {
     bool serialising;
     uint64_t seq;               /* arrival order: a request only waits for older ones */
     CoQueue wait_queue;         /* requests waiting for this one to end */
+    struct BdrvTrackedRequest *next;    /* in bs->tracked_requests (O(1) removal: */
+    struct BdrvTrackedRequest **pprev;  /*   32 in flight made a list walk show) */
 } BdrvTrackedRequest;
 
 static uint64_t tracked_seq;
@@ -145,7 +147,12 @@ static void tracked_begin(BdrvTrackedRequest *req, BlockDriverState *bs, int64_t
         .serialising = serialising, .seq = tracked_seq++,
     };
     qemu_co_queue_init(&req->wait_queue);
-    bs->tracked_requests = g_slist_prepend(bs->tracked_requests, req);
+    req->next = bs->tracked_requests;
+    if (req->next) {
+        req->next->pprev = &req->next;
+    }
+    req->pprev = &bs->tracked_requests;
+    bs->tracked_requests = req;
     if (serialising) {
         bs->serialising_in_flight++;
     }
@@ -158,7 +165,10 @@ static void tracked_end(BdrvTrackedRequest *req)
     if (req->serialising) {
         bs->serialising_in_flight--;
     }
-    bs->tracked_requests = g_slist_remove(bs->tracked_requests, req);
+    *req->pprev = req->next;
+    if (req->next) {
+        req->next->pprev = req->pprev;
+    }
     qemu_co_queue_restart_all(&req->wait_queue);
 }
 
@@ -182,8 +192,7 @@ static void coroutine_fn tracked_wait(BdrvTrackedRequest *req)
     }
     do {
         retry = false;
-        for (GSList *l = bs->tracked_requests; l; l = l->next) {
-            BdrvTrackedRequest *o = l->data;
+        for (BdrvTrackedRequest *o = bs->tracked_requests; o; o = o->next) {
             if (o == req || o->seq > req->seq || (!req->serialising && !o->serialising)) {
                 continue;
             }

@@ -161,11 +161,17 @@ void aio_context_free(AioContext *ctx)
 
 static void aio_main_context_create(void)
 {
-    main_ctx = aio_context_new(&error_abort);
+    __atomic_store_n(&main_ctx, aio_context_new(&error_abort), __ATOMIC_RELEASE);
 }
 
 AioContext *qemu_get_aio_context(void)
 {
+    /* every request asks (in-flight accounting): skip pthread_once once set */
+    AioContext *ctx = __atomic_load_n(&main_ctx, __ATOMIC_ACQUIRE);
+
+    if (likely(ctx)) {
+        return ctx;
+    }
     pthread_once(&main_ctx_once, aio_main_context_create);
     return main_ctx;
 }

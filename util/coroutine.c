@@ -43,6 +43,7 @@ static __thread Coroutine *current;        /* NULL outside coroutine context */
 static __thread Coroutine leader;          /* the thread's own stack */
 static __thread Coroutine *pool;           /* free coroutines with stacks */
 static __thread unsigned pool_size;
+static __thread bool pool_registered;     /* the exit destructor knows our pool */
 
 static unsigned alive_count;               /* atomic */
 
@@ -75,6 +76,7 @@ static void coroutine_pool_destroy(void *unused)
         coroutine_free(co);
     }
     pool_size = 0;
+    pool_registered = false;
 }
 
 static void coroutine_pool_key_init(void)
@@ -123,9 +125,10 @@ static void coroutine_release(Coroutine *co)
     /* The dead coroutine's frames left poisoned redzones; the next user starts clean. */
     ASAN_UNPOISON_MEMORY_REGION(co->stack, co->stack_size);
 #endif
-    if (!pool) {
+    if (!pool_registered) {
         pthread_once(&pool_key_once, coroutine_pool_key_init);
         pthread_setspecific(pool_key, &pool);
+        pool_registered = true;
     }
     co->pool_next = pool;
     pool = co;

@@ -695,32 +695,39 @@ static int coroutine_fn file_co_rw(BlockDriverState *bs, int64_t offset, int64_t
                                    QEMUIOVector *qiov, size_t qiov_offset, bool is_write)
 {
     BDRVFileState *s = bs->opaque;
-    QEMUIOVector slice;
+    QEMUIOVector slice, *v = qiov;
     int ret;
 
-    qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
-    if (s->direct && !qemu_iovec_is_aligned(&slice, s->buf_align)) {
+    /* the usual request is the caller's whole vector: no slice to allocate */
+    if (qiov_offset != 0 || bytes != qiov->size) {
+        qemu_iovec_init_slice(&slice, qiov, qiov_offset, bytes);
+        v = &slice;
+    }
+    if (s->direct && !qemu_iovec_is_aligned(v, s->buf_align)) {
         /* O_DIRECT wants aligned buffers: bounce through one of ours. */
         void *buf = NULL;
         QEMUIOVector bounce;
         if (posix_memalign(&buf, MAX(s->buf_align, qemu_real_host_page_size()),
                            MAX(bytes, 1))) {
-            qemu_iovec_destroy(&slice);
-            return -ENOMEM;
+            ret = -ENOMEM;
+            goto out;
         }
         qemu_iovec_init_buf(&bounce, buf, bytes);
         if (is_write) {
-            qemu_iovec_to_buf(&slice, 0, buf, bytes);
+            qemu_iovec_to_buf(v, 0, buf, bytes);
         }
         ret = file_backend_co_rw_full(s->ops, s->be, s->fd, offset, &bounce, is_write);
         if (!is_write && ret == 0) {
-            qemu_iovec_from_buf(&slice, 0, buf, bytes);
+            qemu_iovec_from_buf(v, 0, buf, bytes);
         }
         free(buf);
     } else {
-        ret = file_backend_co_rw_full(s->ops, s->be, s->fd, offset, &slice, is_write);
+        ret = file_backend_co_rw_full(s->ops, s->be, s->fd, offset, v, is_write);
     }
-    qemu_iovec_destroy(&slice);
+out:
+    if (v == &slice) {
+        qemu_iovec_destroy(&slice);
+    }
     return ret;
 }
 

@@ -121,8 +121,10 @@ int64_t blk_getlength(BlockBackend *blk);
 
 /*
  * Asynchronous forms: start a coroutine for the request and call cb(opaque, ret)
- * from the main loop when it completes (never before returning). qemu-io's aio_*
- * commands, the benchmark and devices use them. The qiov must stay valid until cb.
+ * in the main loop thread when it completes (never before returning). qemu-io's
+ * aio_* commands, the benchmark and devices use them. The qiov must stay valid
+ * until cb. cb may run inside the request's coroutine (as QEMU's does), so it may
+ * start further requests but must not poll (no blocking blk_ or bdrv_ calls).
  */
 BlockAIOCB *blk_aio_preadv(BlockBackend *blk, int64_t offset, QEMUIOVector *qiov,
                            BdrvRequestFlags flags, BlockCompletionFunc *cb, void *opaque);

@@ -360,7 +360,7 @@ struct BlockDriverState {
     /* ---- request bookkeeping: main loop only (io.c) ---- */
     unsigned in_flight;             /* requests in progress (drain waits for 0) */
     int quiesce_counter;            /* > 0 while drained: new requests wait */
-    GSList *tracked_requests;       /* BdrvTrackedRequest * (io.c) */
+    struct BdrvTrackedRequest *tracked_requests;  /* io.c: newest first, intrusive */
     CoQueue drain_queue;            /* requests waiting for the end of a drain */
     unsigned serialising_in_flight;
     int copy_on_read;               /* > 0: copy-on-read is on */
