@@ -160,9 +160,15 @@ static bool merge_json_filename(const char **filename, QDict *options, Error **e
     if (!*filename || !g_str_has_prefix(*filename, "json:")) {
         return true;
     }
-    obj = qobject_from_json(*filename + 5, errp);
+    Error *local_err = NULL;
+    obj = qobject_from_json(*filename + 5, &local_err);
     if (!obj) {
-        error_prepend(errp, "Could not parse the JSON options: ");
+        /* nothing but white space parses to no value and no error */
+        if (!local_err) {
+            error_setg(&local_err, "Expecting a JSON value");
+        }
+        error_prepend(&local_err, "Could not parse the JSON options: ");
+        error_propagate(errp, local_err);
         return false;
     }
     json = qobject_to(QDict, obj);
