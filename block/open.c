@@ -225,6 +225,9 @@ static BlockDriverState *open_child_bs(const char *filename, QDict *options,
     if (v && qobject_type(v) == QTYPE_QNULL) {
         qdict_del(options, bdref_key);
         qobject_unref(sub);
+        if (!allow_none) {
+            error_setg(errp, "A block device must be specified for \"%s\"", bdref_key);
+        }
         return NULL;
     }
     reference = bdrv_opt_take_str(options, bdref_key);
@@ -235,7 +238,8 @@ static BlockDriverState *open_child_bs(const char *filename, QDict *options,
         }
         return NULL;
     }
-    if (reference && !*reference && !filename && !qdict_size(sub)) {
+    /* a child that must exist looks "" up, and fails as QEMU does */
+    if (allow_none && reference && !*reference && !filename && !qdict_size(sub)) {
         qobject_unref(sub);
         return NULL;            /* "backing=" : explicitly none */
     }
