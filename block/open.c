@@ -161,9 +161,15 @@ static bool merge_json_filename(const char **filename, QDict *options, Error **e
     if (!*filename || !g_str_has_prefix(*filename, "json:")) {
         return true;
     }
-    obj = qobject_from_json(*filename + 5, errp);
+    Error *local_err = NULL;
+    obj = qobject_from_json(*filename + 5, &local_err);
     if (!obj) {
-        error_prepend(errp, "Could not parse the JSON options: ");
+        /* nothing but white space parses to no value and no error */
+        if (!local_err) {
+            error_setg(&local_err, "Expecting a JSON value");
+        }
+        error_prepend(&local_err, "Could not parse the JSON options: ");
+        error_propagate(errp, local_err);
         return false;
     }
     json = qobject_to(QDict, obj);
@@ -220,6 +226,9 @@ static BlockDriverState *open_child_bs(const char *filename, QDict *options,
     if (v && qobject_type(v) == QTYPE_QNULL) {
         qdict_del(options, bdref_key);
         qobject_unref(sub);
+        if (!allow_none) {
+            error_setg(errp, "A block device must be specified for \"%s\"", bdref_key);
+        }
         return NULL;
     }
     reference = bdrv_opt_take_str(options, bdref_key);
@@ -230,7 +239,8 @@ static BlockDriverState *open_child_bs(const char *filename, QDict *options,
         }
         return NULL;
     }
-    if (reference && !*reference && !filename && !qdict_size(sub)) {
+    /* a child that must exist looks "" up, and fails as QEMU does */
+    if (allow_none && reference && !*reference && !filename && !qdict_size(sub)) {
         qobject_unref(sub);
         return NULL;            /* "backing=" : explicitly none */
     }

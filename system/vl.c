@@ -36,14 +36,15 @@ static bool opt_machine(VlState *vl, const char *arg, Error **errp)
     type = qdict_get_try_str(opts, "type");
     if (qdict_haskey(opts, "help") || (type && !strcmp(type, "help"))) {
         machine_print_help();
+        qobject_unref(g_steal_pointer(&opts));   /* exit() skips g_autoptr */
         exit(0);
     }
     if (type) {
-        vl->cfg.machine_type = g_strdup(type);
+        vl->cfg.machine_type = g_intern_string(type);   /* may be replaced: never freed */
     }
     accel = qdict_get_try_str(opts, "accel");
     if (accel) {
-        vl->cfg.accel = g_strdup(accel);
+        vl->cfg.accel = g_intern_string(accel);
     }
     return true;
 }
@@ -59,13 +60,14 @@ static bool opt_accel(VlState *vl, const char *arg, Error **errp)
     accel = qdict_get_try_str(opts, "accel");
     if (qdict_haskey(opts, "help") || (accel && !strcmp(accel, "help"))) {
         printf("Accelerators supported in QEMU binary:\nqtest\nkvm\n");
+        qobject_unref(g_steal_pointer(&opts));   /* exit() skips g_autoptr */
         exit(0);
     }
     if (!accel) {
         error_setg(errp, "Parameter 'accel' is missing");
         return false;
     }
-    vl->cfg.accel = g_strdup(accel);
+    vl->cfg.accel = g_intern_string(accel);
     return true;
 }
 
@@ -318,6 +320,7 @@ static bool opt_device(VlState *vl, const char *arg, Error **errp)
     }
     if ((help && !driver) || (driver && !strcmp(driver, "help"))) {
         device_print_help();
+        qobject_unref(opts);
         exit(0);
     }
     g_ptr_array_add(vl->cfg.device_opts, opts);
@@ -354,6 +357,7 @@ static bool opt_drive(VlState *vl, const char *arg, Error **errp)
         return false;
     }
     if (format && !strcmp(format, "help")) {
+        qobject_unref(opts);                     /* format points into opts */
         vl_print_formats();
         exit(0);
     }

@@ -32,10 +32,32 @@ static const BlockDriver *const block_drivers[] = {
     &bdrv_nbd,
 };
 
+/* NULL: every driver; else the only format names that can be found (fuzzers). */
+static const char *const *allowed_drivers;
+
+void bdrv_restrict_drivers(const char *const *allowed)
+{
+    allowed_drivers = allowed;
+}
+
+static bool bdrv_driver_allowed(const BlockDriver *drv)
+{
+    if (!allowed_drivers) {
+        return true;
+    }
+    for (const char *const *a = allowed_drivers; *a; a++) {
+        if (!strcmp(*a, drv->format_name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 const BlockDriver *bdrv_find_format(const char *format_name)
 {
     for (size_t i = 0; i < ARRAY_SIZE(block_drivers); i++) {
-        if (!strcmp(block_drivers[i]->format_name, format_name)) {
+        if (bdrv_driver_allowed(block_drivers[i]) &&
+            !strcmp(block_drivers[i]->format_name, format_name)) {
             return block_drivers[i];
         }
     }
@@ -59,11 +81,16 @@ const BlockDriver *bdrv_find_protocol(const char *filename, bool allow_protocol_
     size_t len = bdrv_protocol_prefix_len(filename);
 
     if (!allow_protocol_prefix || len == 0) {
+        if (!bdrv_driver_allowed(&bdrv_file)) {
+            error_setg(errp, "Driver 'file' is not allowed here");
+            return NULL;
+        }
         return &bdrv_file;
     }
     for (size_t i = 0; i < ARRAY_SIZE(block_drivers); i++) {
         const char *proto = block_drivers[i]->protocol_name;
-        if (proto && strlen(proto) == len && !strncmp(proto, filename, len)) {
+        if (proto && bdrv_driver_allowed(block_drivers[i]) && strlen(proto) == len &&
+            !strncmp(proto, filename, len)) {
             return block_drivers[i];
         }
     }
@@ -110,7 +137,7 @@ const BlockDriver *bdrv_probe_format(const uint8_t *buf, int buf_size, const cha
 
     for (size_t i = 0; i < ARRAY_SIZE(block_drivers); i++) {
         const BlockDriver *drv = block_drivers[i];
-        if (!drv->probe) {
+        if (!drv->probe || !bdrv_driver_allowed(drv)) {
             continue;
         }
         int score = drv->probe(buf, buf_size, filename);

@@ -125,11 +125,24 @@ unsigned virtio_inuse(VirtIODevice *vdev)
     return n;
 }
 
+/*
+ * Stop using a queue's rings. The mappings go too: once the queue is not ready the
+ * driver may change its size and addresses (the transport allows it), so a push
+ * of an element still in flight must not index the old rings with the new size.
+ * Such a late completion is dropped, as the driver asked the queue to stop.
+ */
+static void virtio_queue_disable(VirtQueue *vq)
+{
+    vq->ready = false;
+    vq->desc = NULL;
+    vq->avail = vq->used = NULL;
+}
+
 void virtio_set_status(VirtIODevice *vdev, uint8_t val)
 {
     if (val == 0) {
         for (unsigned i = 0; i < vdev->nr_queues; i++) {
-            vdev->vq[i].ready = false;       /* stop popping at once */
+            virtio_queue_disable(&vdev->vq[i]);   /* stop popping at once */
         }
         vdev->reset_pending = true;
         if (!virtio_inuse(vdev)) {
@@ -160,7 +173,7 @@ bool virtio_queue_set_ready(VirtQueue *vq, bool ready)
     VirtIODevice *vdev = vq->vdev;
 
     if (!ready) {
-        vq->ready = false;
+        virtio_queue_disable(vq);
         return true;
     }
     if (!is_pow2(vq->num) || vq->num > vq->num_max) {

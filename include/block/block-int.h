@@ -401,6 +401,12 @@ const BlockDriver *bdrv_find_format(const char *format_name);
 /* The protocol driver for a filename ("nbd://..", "blkdebug:..", else "file"). */
 const BlockDriver *bdrv_find_protocol(const char *filename, bool allow_protocol_prefix,
                                       Error **errp);
+/*
+ * Fuzzers and tests that open options from outside: only the drivers whose format
+ * names are in allowed (NULL-terminated, static) can be found, by name, by
+ * protocol prefix, as the implied "file" protocol, or by probing. NULL lifts it.
+ */
+void bdrv_restrict_drivers(const char *const *allowed);
 /* Iterate all drivers in a stable, sorted order (for "-drive format=help"). */
 void bdrv_iterate_format(void (*it)(void *opaque, const char *name), void *opaque,
                          bool read_only_only);

@@ -131,9 +131,15 @@ static int vrun_finish(VRun *r)
 static void vrun_cleanup(VRun *r)
 {
     timer_free(r->tick);
-    machine_destroy(r->m);                   /* vCPUs gone before the device goes */
+    /*
+     * The board's order: park the vCPUs, then take the device down while the VM
+     * still exists (its ioeventfds are deassigned on the VM fd), then the VM.
+     */
+    machine_pause(r->m);
+    virtio_blk_drain(r->dev);
     virtio_mmio_destroy(r->proxy);
     virtio_blk_destroy(r->dev);
+    machine_destroy(r->m);
     blk_unref(r->blk);
     g_string_free(r->console, true);
     g_mutex_clear(&r->lock);

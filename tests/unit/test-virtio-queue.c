@@ -353,6 +353,44 @@ static void test_reset_waits_for_inflight(void)
     fx_cleanup(&f);
 }
 
+/*
+ * The driver disables a queue with an element in flight and, as the transport
+ * allows for a queue that is not ready, sets its size to 0 (or larger, or moves
+ * the rings). The late push must neither divide by the new size nor write past
+ * the old used ring (found by fuzz-virtqueue: SIGFPE in virtqueue_push).
+ */
+static void test_resize_while_inflight(void)
+{
+    Fixture f;
+    int err;
+
+    for (unsigned new_num = 0; new_num <= 256; new_num += 256) {
+        for (int via_reset = 0; via_reset < 2; via_reset++) {
+            fx_init(&f, BASE_FEATURES | (1ULL << VIRTIO_RING_F_EVENT_IDX));
+            set_desc(&f, 0, BUF_GPA, 1, VRING_DESC_F_WRITE, 0);
+            make_avail(&f, 0);
+            VirtQueueElement *e = virtqueue_pop(f.vq, sizeof(*e), &err);
+            g_assert_nonnull(e);
+            if (via_reset) {
+                virtio_set_status(&f.vdev, 0);
+                g_assert_true(f.vdev.reset_pending);
+            } else {
+                g_assert_true(virtio_queue_set_ready(f.vq, false));
+            }
+            f.vq->num = new_num;
+            f.vq->used_gpa = RAM_SIZE - 16;
+            virtqueue_push(f.vq, e, 1);                /* dropped, not written */
+            g_assert_cmpuint(used(&f)[1], ==, 0);
+            g_assert_false(virtqueue_should_notify(f.vq));
+            g_assert_false(virtqueue_rearm(f.vq));
+            g_assert_cmpuint(virtio_inuse(&f.vdev), ==, 0);
+            g_assert_false(f.vdev.reset_pending);
+            g_free(e);
+            fx_cleanup(&f);
+        }
+    }
+}
+
 static void test_bad_queue_setup(void)
 {
     Fixture f;
@@ -384,5 +422,6 @@ int main(int argc, char **argv)
     g_test_add_func("/virtio/queue/event-idx", test_event_idx);
     g_test_add_func("/virtio/queue/reset-waits-for-inflight", test_reset_waits_for_inflight);
     g_test_add_func("/virtio/queue/bad-setup", test_bad_queue_setup);
+    g_test_add_func("/virtio/queue/resize-while-inflight", test_resize_while_inflight);
     return g_test_run();
 }
