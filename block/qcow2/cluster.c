@@ -494,8 +494,8 @@ int coroutine_fn qcow2_co_zero_clusters(BlockDriverState *bs, uint64_t offset, u
         Qcow2CacheEntry *l2;
 
         bool no_table = idx >= s->l1_size || !(s->l1[idx] & QCOW2_L1E_OFFSET_MASK);
-        if (no_table && (!bs->backing || s->version < 3 || mode == QCOW2_DISCARD_FULL)) {
-            goto next;                  /* nothing to unmap, reads stay as they are */
+        if (no_table && qcow2_zeroed_entry(bs, 0, mode) == 0) {
+            goto next;                  /* the entries would stay 0: nothing to write */
         }
         ret = qcow2_get_l2_for_write(bs, offset, &l2, &i);
         if (ret < 0) {
