@@ -464,8 +464,12 @@ static uint64_t qcow2_zeroed_entry(BlockDriverState *bs, uint64_t cur, Qcow2Zero
     if (mode == QCOW2_DISCARD) {
         return backing ? QCOW2_OFLAG_ZERO : 0;
     }
-    if (mode == QCOW2_ZERO_KEEP && qcow2_in_place(s, cur)) {
-        return cur | QCOW2_OFLAG_ZERO;          /* keep the preallocated cluster */
+    if (mode == QCOW2_ZERO_KEEP) {
+        Qcow2ClusterType t = qcow2_l2_entry_type(cur, s->version);
+        if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
+            /* keep the cluster (shared or not) and its flags, as QEMU does */
+            return cur | QCOW2_OFLAG_ZERO;
+        }
     }
     return QCOW2_OFLAG_ZERO;
 }
