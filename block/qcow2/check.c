@@ -29,6 +29,7 @@ typedef struct Qcow2CheckState {
     BdrvCheckResult *res;
     uint32_t *refs;                 /* references per host cluster */
     uint64_t nb_clusters;           /* clusters of the file */
+    uint64_t file_len;              /* bytes of the file */
     uint64_t highest;               /* highest referenced cluster + 1 */
     uint64_t last_data;             /* host offset of the previous data cluster */
     BdrvCheckMode fix;
@@ -44,6 +45,13 @@ static void qcow2_check_ref(Qcow2CheckState *c, uint64_t offset, uint64_t bytes)
     BDRVQcow2State *s = c->bs->opaque;
 
     if (!bytes) {
+        return;
+    }
+    if (offset + bytes > c->file_len && offset + bytes - c->file_len >= s->cluster_size) {
+        fprintf(stderr, "ERROR: counting reference for region exceeding the end of the file "
+                "by one cluster or more: offset 0x%" PRIx64 " size 0x%" PRIx64 "\n",
+                offset, bytes);
+        c->res->corruptions++;
         return;
     }
     for (uint64_t k = offset >> s->cluster_bits;
@@ -253,6 +261,7 @@ static int coroutine_fn qcow2_check_count(Qcow2CheckState *c)
         res->check_errors++;
         return flen;
     }
+    c->file_len = flen;
     c->nb_clusters = DIV_ROUND_UP((uint64_t)flen, s->cluster_size);
     c->highest = c->last_data = 0;
     g_free(c->refs);

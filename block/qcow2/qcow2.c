@@ -64,6 +64,34 @@ int coroutine_fn qcow2_update_header(BlockDriverState *bs)
     return bdrv_co_pwrite(bs->file, 0, ROUND_UP(len, 512), buf, 0);
 }
 
+static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename);
+
+/*
+ * A probed version 1 image is the older qcow format, which QEMU opens with
+ * another driver: its header checks and their words, then our refusal.
+ */
+static int qcow2_reject_qcow1(const uint8_t *h, Error **errp)
+{
+    uint64_t size = 0;
+    uint32_t crypt = ((uint32_t)h[36] << 24) | (h[37] << 16) | (h[38] << 8) | h[39];
+
+    for (int i = 24; i < 32; i++) {
+        size = (size << 8) | h[i];
+    }
+    if (size <= 1) {
+        error_setg(errp, "Image size is too small (must be at least 2 bytes)");
+    } else if (h[32] < 9 || h[32] > 16) {
+        error_setg(errp, "Cluster size must be between 512 and 64k");
+    } else if (h[33] < 9 - 3 || h[33] > 16 - 3) {
+        error_setg(errp, "L2 table size must be between 512 and 64k");
+    } else if (crypt > 1) {
+        error_setg(errp, "invalid encryption method in qcow header");
+    } else {
+        error_setg(errp, "qcow (version 1) images are not supported");
+    }
+    return -EINVAL;
+}
+
 static int coroutine_fn qcow2_read_header(BlockDriverState *bs, uint8_t **cluster,
                                           Error **errp)
 {
@@ -79,6 +107,10 @@ static int coroutine_fn qcow2_read_header(BlockDriverState *bs, uint8_t **cluste
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Could not read qcow2 header");
         return ret;
+    }
+    if (bs->probed && flen >= 48 && qcow2_probe(first, sizeof(first), NULL) &&
+        first[4] == 0 && first[5] == 0 && first[6] == 0 && first[7] == 1) {
+        return qcow2_reject_qcow1(first, errp);
     }
     if (!qcow2_header_parse(first, MIN((int64_t)sizeof(first), flen), &s->h, errp) ||
         !qcow2_header_validate(&s->h, errp)) {
@@ -671,7 +703,7 @@ static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
     /* any version >= 2 is ours, so that open can name the unsupported one */
     if (buf_size >= 8 && buf[0] == 'Q' && buf[1] == 'F' && buf[2] == 'I' && buf[3] == 0xfb) {
         uint32_t version = ((uint32_t)buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7];
-        return version >= 2 ? 100 : 0;
+        return version >= 1 ? 100 : 0;   /* 1: qcow, refused by name at open */
     }
     return 0;
 }
