@@ -439,6 +439,17 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, Bdrv
                           .copied_msgs = g_string_new(NULL) };
     int ret;
 
+    if (s->snapshot_table_error == -EFBIG) {
+        error_report("ERROR snapshot table too large");
+        fprintf(stderr, "You can force-remove all %" PRIu64 " overhanging snapshots with "
+                "qemu-img check -r all\n",
+                (uint64_t)s->h.nb_snapshots - QCOW2_MAX_SNAPSHOTS);
+        return -EFBIG;
+    }
+    if (s->snapshot_table_error) {
+        error_report("ERROR snapshot table offset invalid");
+        return s->snapshot_table_error;
+    }
     qemu_co_mutex_lock(&s->lock);
     if (s->rw && !s->corrupt) {
         qcow2_flush_metadata(bs);       /* check what is on disk, cached changes included */

@@ -184,6 +184,11 @@ static bool qcow2_validate_features(BlockDriverState *bs, int flags, Error **err
         error_setg(errp, "Unsupported encryption method %" PRIu32, s->h.crypt_method);
         return false;
     }
+    if (s->h.crypt_method == 1) {
+        /* QEMU's words when no secret is given; with one we still refuse below */
+        error_setg(errp, "Parameter 'encrypt.key-secret' is required for cipher");
+        return false;
+    }
     if (s->h.crypt_method) {
         error_setg(errp, "encrypted qcow2 images are not supported");
         return false;
@@ -191,7 +196,7 @@ static bool qcow2_validate_features(BlockDriverState *bs, int flags, Error **err
     return true;
 }
 
-static bool qcow2_validate_tables(BlockDriverState *bs, Error **errp)
+static bool qcow2_validate_tables(BlockDriverState *bs, int flags, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     Qcow2Header *h = &s->h;
@@ -206,13 +211,20 @@ static bool qcow2_validate_tables(BlockDriverState *bs, Error **errp)
         error_setg(errp, "Image does not contain a reference count table");
         return false;
     }
+    /* check opens the image anyway and reports the table itself, as QEMU */
+    s->snapshot_table_error = 0;
     if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
-        error_setg(errp, "Snapshot table too large");
-        return false;
-    }
-    if (h->nb_snapshots && (h->snapshots_offset & s->cluster_mask)) {
-        error_setg(errp, "Snapshot table offset invalid");
-        return false;
+        if (!(flags & BDRV_O_CHECK)) {
+            error_setg(errp, "Snapshot table too large");
+            return false;
+        }
+        s->snapshot_table_error = -EFBIG;
+    } else if (h->nb_snapshots && (h->snapshots_offset & s->cluster_mask)) {
+        if (!(flags & BDRV_O_CHECK)) {
+            error_setg(errp, "Snapshot table offset invalid");
+            return false;
+        }
+        s->snapshot_table_error = -EINVAL;
     }
     if (!qcow2_validate_table(h->l1_table_offset, h->l1_size, 8, QCOW2_MAX_L1_BYTES,
                               s->cluster_bits, "Active L1 table", errp)) {
@@ -361,7 +373,7 @@ static int coroutine_fn qcow2_co_open(BlockDriverState *bs, void *opaque, Error 
     s->refcount_max = s->refcount_order == 6 ? UINT64_MAX
                                              : (1ULL << (1u << s->refcount_order)) - 1;
     s->rw = o->flags & BDRV_O_RDWR;
-    if (!qcow2_validate_features(bs, o->flags, errp) || !qcow2_validate_tables(bs, errp)) {
+    if (!qcow2_validate_features(bs, o->flags, errp) || !qcow2_validate_tables(bs, o->flags, errp)) {
         return -EINVAL;
     }
     s->corrupt = false;
@@ -477,6 +489,10 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset, in
 {
     BDRVQcow2State *s = bs->opaque;
 
+    if (s->dead) {
+        return -ENOMEDIUM;
+    }
+
     while (bytes > 0) {
         uint64_t n, host, entry;
         qemu_co_mutex_lock(&s->lock);
@@ -500,6 +516,9 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, i
                                          QEMUIOVector *qiov, size_t qiov_offset,
                                          BdrvRequestFlags flags)
 {
+    if (((BDRVQcow2State *)bs->opaque)->dead) {
+        return -ENOMEDIUM;
+    }
     if (!bytes) {
         return 0;
     }
@@ -545,6 +564,10 @@ static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs, int64_t off
     Qcow2ZeroMode mode = (flags & BDRV_REQ_MAY_UNMAP) ? QCOW2_ZERO_UNMAP : QCOW2_ZERO_KEEP;
     int ret;
 
+    if (s->dead) {
+        return -ENOMEDIUM;
+    }
+
     if (a_start >= a_end) {             /* within one cluster */
         if (flags & BDRV_REQ_NO_FALLBACK) {
             return qcow2_cluster_is_zero(bs, offset) ? 0 : -ENOTSUP;
@@ -568,6 +591,10 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset, 
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t start = ROUND_UP(offset, s->cluster_size), end = offset + bytes;
+
+    if (s->dead) {
+        return -ENOMEDIUM;
+    }
 
     end = end >= s->h.size ? end : QEMU_ALIGN_DOWN(end, s->cluster_size);
     if (start >= end) {

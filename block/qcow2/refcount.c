@@ -520,6 +520,8 @@ static void qcow2_signal_corruption_va(BlockDriverState *bs, int64_t offset, int
     BDRVQcow2State *s = bs->opaque;
 
     s->corrupt = true;
+    /* as QEMU: a writable image becomes unusable, later requests find no medium */
+    s->dead = s->dead || s->rw;
     if (s->signalled_corrupt) {
         return;
     }
