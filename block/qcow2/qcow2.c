@@ -319,7 +319,7 @@ static int coroutine_fn qcow2_apply_options(BlockDriverState *bs, Qcow2OpenOpts 
     s->rb_cache = qcow2_cache_new(MAX(rb / cs, 4), false);
     s->discard_passthrough = o->pass_discard;
     s->pending_frees = g_array_new(false, false, sizeof(Qcow2PendingFree));
-    s->free_hint = 1;
+    s->free_hint = 0;                   /* as QEMU: even cluster 0 is looked at */
     if (!s->rw) {
         return 0;
     }

@@ -317,7 +317,7 @@ int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n)
 
     BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC);
     for (;;) {
-        uint64_t start = MAX(s->free_hint, 1);
+        uint64_t start = s->free_hint;
         int ret = qcow2_find_free(bs, n, &start);
         if (ret < 0) {
             return ret;
