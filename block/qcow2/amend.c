@@ -221,10 +221,17 @@ static bool qcow2_amend_parse(BlockDriverState *bs, QDict *opts, Qcow2AmendArgs 
 }
 
 /* Rewrite one L2 table's zero entries for v2; *dirty when something changed. */
-static int coroutine_fn qcow2_expand_zero_l2(BlockDriverState *bs, uint64_t *l2, bool *dirty)
+static int coroutine_fn qcow2_expand_zero_l2(BlockDriverState *bs, uint64_t l2off,
+                                             uint64_t *l2, bool *dirty)
 {
     BDRVQcow2State *s = bs->opaque;
     g_autofree uint8_t *zero = g_malloc0(s->cluster_size);
+    uint64_t l2_rc = 0;
+    int rc_ret = qcow2_get_refcount(bs, l2off >> s->cluster_bits, &l2_rc);
+
+    if (rc_ret < 0) {
+        return rc_ret;
+    }
 
     for (uint32_t i = 0; i < s->l2_entries; i++) {
         uint64_t e = GUINT64_FROM_BE(l2[i]);
@@ -235,7 +242,8 @@ static int coroutine_fn qcow2_expand_zero_l2(BlockDriverState *bs, uint64_t *l2,
             if (ret < 0) {
                 return ret;
             }
-            e &= ~QCOW2_OFLAG_ZERO;
+            /* as QEMU: COPIED follows the L2 table's refcount, not the cluster's */
+            e = host | (l2_rc == 1 ? QCOW2_OFLAG_COPIED : 0);
         } else if (t == QCOW2_CLUSTER_ZERO_PLAIN && !bs->backing) {
             e = 0;
         } else if (t == QCOW2_CLUSTER_ZERO_PLAIN) {
@@ -290,7 +298,7 @@ static int coroutine_fn qcow2_expand_zero_clusters(BlockDriverState *bs)
         }
         g_hash_table_add(seen, o);
         ret = bdrv_co_pread(bs->file, *o, s->cluster_size, l2, 0);
-        ret = ret < 0 ? ret : qcow2_expand_zero_l2(bs, l2, &dirty);
+        ret = ret < 0 ? ret : qcow2_expand_zero_l2(bs, *o, l2, &dirty);
         if (ret == 0 && dirty) {
             ret = qcow2_refcount_sync(bs);
             ret = ret < 0 ? ret : bdrv_co_pwrite(bs->file, *o, s->cluster_size, l2, 0);

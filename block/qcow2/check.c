@@ -29,6 +29,7 @@ typedef struct Qcow2CheckState {
     BdrvCheckResult *res;
     uint32_t *refs;                 /* references per host cluster */
     uint64_t nb_clusters;           /* clusters of the file */
+    uint64_t file_len;              /* bytes of the file */
     uint64_t highest;               /* highest referenced cluster + 1 */
     uint64_t last_data;             /* host offset of the previous data cluster */
     BdrvCheckMode fix;
@@ -36,6 +37,7 @@ typedef struct Qcow2CheckState {
     bool rebuild;                   /* the refcount structure must be rebuilt */
     bool *bad_rb;                   /* per reftable entry: unusable refcount block */
     bool quiet;                     /* amend: no messages */
+    GString *copied_msgs;           /* COPIED errors, printed after the refcount errors */
 } Qcow2CheckState;
 
 static void qcow2_check_ref(Qcow2CheckState *c, uint64_t offset, uint64_t bytes)
@@ -43,6 +45,13 @@ static void qcow2_check_ref(Qcow2CheckState *c, uint64_t offset, uint64_t bytes)
     BDRVQcow2State *s = c->bs->opaque;
 
     if (!bytes) {
+        return;
+    }
+    if (offset + bytes > c->file_len && offset + bytes - c->file_len >= s->cluster_size) {
+        fprintf(stderr, "ERROR: counting reference for region exceeding the end of the file "
+                "by one cluster or more: offset 0x%" PRIx64 " size 0x%" PRIx64 "\n",
+                offset, bytes);
+        c->res->corruptions++;
         return;
     }
     for (uint64_t k = offset >> s->cluster_bits;
@@ -110,8 +119,8 @@ static int coroutine_fn qcow2_check_l2(Qcow2CheckState *c, uint64_t l2off, bool 
             }
             c->last_data = host;
             if (c->check_copied && qcow2_check_rc(c, host, &rc) == 0 && (rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
-                fprintf(stderr, "ERROR OFLAG_COPIED data cluster: l2_entry=%" PRIx64
-                        " refcount=%" PRIu64 "\n", e, rc);
+                g_string_append_printf(c->copied_msgs, "ERROR OFLAG_COPIED data cluster: "
+                                       "l2_entry=%" PRIx64 " refcount=%" PRIu64 "\n", e, rc);
                 c->res->corruptions++;
             }
             break;
@@ -152,8 +161,9 @@ static int coroutine_fn qcow2_check_l1(Qcow2CheckState *c, uint64_t l1off, uint3
         qcow2_check_ref(c, l2, s->cluster_size);
         if (active && c->check_copied && qcow2_check_rc(c, l2, &rc) == 0 &&
             (rc == 1) != !!(e & QCOW2_OFLAG_COPIED)) {
-            fprintf(stderr, "ERROR OFLAG_COPIED L2 cluster: l1_index=%" PRIu32
-                    " l1_entry=%" PRIx64 " refcount=%" PRIu64 "\n", i, e, rc);
+            g_string_append_printf(c->copied_msgs, "ERROR OFLAG_COPIED L2 cluster: "
+                                   "l1_index=%" PRIu32 " l1_entry=%" PRIx64 " refcount=%"
+                                   PRIu64 "\n", i, e, rc);
             c->res->corruptions++;
         }
         if ((l2 >> s->cluster_bits) < c->nb_clusters) {
@@ -199,6 +209,11 @@ static int coroutine_fn qcow2_check_compare(Qcow2CheckState *c)
         }
         bool leak = rc > ref;
         bool fix = leak ? (c->fix & BDRV_FIX_LEAKS) : (c->fix & BDRV_FIX_ERRORS);
+        if (rc == 0) {
+            /* a used cluster that looks free: only a rebuild is trustworthy */
+            c->rebuild = true;
+            fix = false;
+        }
         if (idx >= s->reftable_size || !(s->reftable[idx] & QCOW2_REFT_OFFSET_MASK) ||
             c->bad_rb[idx]) {
             /* no sound refcount block to correct: only a rebuild helps */
@@ -226,6 +241,14 @@ static void qcow2_check_ref_cb(void *opaque, uint64_t offset, uint64_t bytes)
     qcow2_check_ref(opaque, offset, bytes);
 }
 
+static void qcow2_check_print_copied(Qcow2CheckState *c)
+{
+    if (c->copied_msgs->len && !c->quiet) {
+        fputs(c->copied_msgs->str, stderr);
+    }
+    g_string_truncate(c->copied_msgs, 0);
+}
+
 /* One counting pass over every structure that references clusters. */
 static int coroutine_fn qcow2_check_count(Qcow2CheckState *c)
 {
@@ -238,6 +261,7 @@ static int coroutine_fn qcow2_check_count(Qcow2CheckState *c)
         res->check_errors++;
         return flen;
     }
+    c->file_len = flen;
     c->nb_clusters = DIV_ROUND_UP((uint64_t)flen, s->cluster_size);
     c->highest = c->last_data = 0;
     g_free(c->refs);
@@ -411,9 +435,21 @@ static int coroutine_fn qcow2_check_rebuild(Qcow2CheckState *c)
 int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, BdrvCheckMode fix)
 {
     BDRVQcow2State *s = bs->opaque;
-    Qcow2CheckState c = { .bs = bs, .res = res, .fix = s->rw ? fix : 0 };
+    Qcow2CheckState c = { .bs = bs, .res = res, .fix = s->rw ? fix : 0,
+                          .copied_msgs = g_string_new(NULL) };
     int ret;
 
+    if (s->snapshot_table_error == -EFBIG) {
+        error_report("ERROR snapshot table too large");
+        fprintf(stderr, "You can force-remove all %" PRIu64 " overhanging snapshots with "
+                "qemu-img check -r all\n",
+                (uint64_t)s->h.nb_snapshots - QCOW2_MAX_SNAPSHOTS);
+        return -EFBIG;
+    }
+    if (s->snapshot_table_error) {
+        error_report("ERROR snapshot table offset invalid");
+        return s->snapshot_table_error;
+    }
     qemu_co_mutex_lock(&s->lock);
     if (s->rw && !s->corrupt) {
         qcow2_flush_metadata(bs);       /* check what is on disk, cached changes included */
@@ -440,6 +476,7 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, Bdrv
         ret = -EIO;
         goto out;
     }
+    qcow2_check_print_copied(&c);
     if (c.fix && (res->leaks_fixed || res->corruptions_fixed)) {
         s->free_hint = 1;
         ret = qcow2_flush_metadata(bs);
@@ -453,6 +490,7 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, Bdrv
         ret = qcow2_check_count(&c);
         if (ret == 0) {
             qcow2_check_compare(&c);
+            qcow2_check_print_copied(&c);
             ret = qcow2_flush_metadata(bs);
             res->image_end_offset = c.highest << s->cluster_bits;
         }
@@ -461,6 +499,7 @@ int coroutine_fn qcow2_co_check(BlockDriverState *bs, BdrvCheckResult *res, Bdrv
         c.res = res;
     }
 out:
+    g_string_free(c.copied_msgs, true);
     g_free(c.refs);
     g_free(c.bad_rb);
     qemu_co_mutex_unlock(&s->lock);
@@ -471,7 +510,8 @@ int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs, uint32_t orde
 {
     BDRVQcow2State *s = bs->opaque;
     BdrvCheckResult res = { 0 };
-    Qcow2CheckState c = { .bs = bs, .res = &res, .quiet = true };
+    Qcow2CheckState c = { .bs = bs, .res = &res, .quiet = true,
+                          .copied_msgs = g_string_new(NULL) };
     int ret = qcow2_flush_metadata(bs);
 
     ret = ret < 0 ? ret : qcow2_check_count(&c);
@@ -493,6 +533,7 @@ int coroutine_fn qcow2_change_refcount_order(BlockDriverState *bs, uint32_t orde
             ret = qcow2_flush_metadata(bs);
         }
     }
+    g_string_free(c.copied_msgs, true);
     g_free(c.refs);
     g_free(c.bad_rb);
     return ret;

@@ -464,8 +464,12 @@ static uint64_t qcow2_zeroed_entry(BlockDriverState *bs, uint64_t cur, Qcow2Zero
     if (mode == QCOW2_DISCARD) {
         return backing ? QCOW2_OFLAG_ZERO : 0;
     }
-    if (mode == QCOW2_ZERO_KEEP && qcow2_in_place(s, cur)) {
-        return cur | QCOW2_OFLAG_ZERO;          /* keep the preallocated cluster */
+    if (mode == QCOW2_ZERO_KEEP) {
+        Qcow2ClusterType t = qcow2_l2_entry_type(cur, s->version);
+        if (t == QCOW2_CLUSTER_NORMAL || t == QCOW2_CLUSTER_ZERO_ALLOC) {
+            /* keep the cluster (shared or not) and its flags, as QEMU does */
+            return cur | QCOW2_OFLAG_ZERO;
+        }
     }
     return QCOW2_OFLAG_ZERO;
 }
@@ -494,8 +498,8 @@ int coroutine_fn qcow2_co_zero_clusters(BlockDriverState *bs, uint64_t offset, u
         Qcow2CacheEntry *l2;
 
         bool no_table = idx >= s->l1_size || !(s->l1[idx] & QCOW2_L1E_OFFSET_MASK);
-        if (no_table && (!bs->backing || s->version < 3 || mode == QCOW2_DISCARD_FULL)) {
-            goto next;                  /* nothing to unmap, reads stay as they are */
+        if (no_table && qcow2_zeroed_entry(bs, 0, mode) == 0) {
+            goto next;                  /* the entries would stay 0: nothing to write */
         }
         ret = qcow2_get_l2_for_write(bs, offset, &l2, &i);
         if (ret < 0) {

@@ -27,6 +27,12 @@ const CreateOption qcow2_create_opts[] = {
       "Encrypt the image, format choices: 'aes', 'luks'" },
     { "encrypt.key-secret", CREATE_OPT_STRING,
       "ID of secret providing qcow AES key or LUKS passphrase" },
+    { "encrypt.cipher-alg", CREATE_OPT_STRING, "Name of encryption cipher algorithm" },
+    { "encrypt.cipher-mode", CREATE_OPT_STRING, "Name of encryption cipher mode" },
+    { "encrypt.ivgen-alg", CREATE_OPT_STRING, "Name of IV generator algorithm" },
+    { "encrypt.ivgen-hash-alg", CREATE_OPT_STRING, "Name of IV generator hash algorithm" },
+    { "encrypt.hash-alg", CREATE_OPT_STRING, "Name of encryption hash algorithm" },
+    { "encrypt.iter-time", CREATE_OPT_NUMBER, "Time to spend in PBKDF in milliseconds" },
     { "cluster_size", CREATE_OPT_SIZE, "qcow2 cluster size", "65536" },
     { "extended_l2", CREATE_OPT_BOOL, "Extended L2 tables", "off" },
     { "preallocation", CREATE_OPT_STRING,
@@ -112,7 +118,13 @@ static bool qcow2_create_parse(QDict *opts, Qcow2CreateArgs *a, Error **errp)
     a->backing_fmt = bdrv_opt_take_str(opts, "backing_fmt");
     a->data_file = bdrv_opt_take_str(opts, "data_file");
     a->encrypt_format = bdrv_opt_take_str(opts, "encrypt.format");
-    g_free(bdrv_opt_take_str(opts, "encrypt.key-secret"));
+    static const char *const encrypt_opts[] = {
+        "encrypt.key-secret", "encrypt.cipher-alg", "encrypt.cipher-mode", "encrypt.ivgen-alg",
+        "encrypt.ivgen-hash-alg", "encrypt.hash-alg", "encrypt.iter-time", NULL,
+    };
+    for (int i = 0; encrypt_opts[i]; i++) {
+        g_free(bdrv_opt_take_str(opts, encrypt_opts[i]));   /* LUKS only: never reached */
+    }
     return true;
 }
 

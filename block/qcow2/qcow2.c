@@ -64,6 +64,34 @@ int coroutine_fn qcow2_update_header(BlockDriverState *bs)
     return bdrv_co_pwrite(bs->file, 0, ROUND_UP(len, 512), buf, 0);
 }
 
+static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename);
+
+/*
+ * A probed version 1 image is the older qcow format, which QEMU opens with
+ * another driver: its header checks and their words, then our refusal.
+ */
+static int qcow2_reject_qcow1(const uint8_t *h, Error **errp)
+{
+    uint64_t size = 0;
+    uint32_t crypt = ((uint32_t)h[36] << 24) | (h[37] << 16) | (h[38] << 8) | h[39];
+
+    for (int i = 24; i < 32; i++) {
+        size = (size << 8) | h[i];
+    }
+    if (size <= 1) {
+        error_setg(errp, "Image size is too small (must be at least 2 bytes)");
+    } else if (h[32] < 9 || h[32] > 16) {
+        error_setg(errp, "Cluster size must be between 512 and 64k");
+    } else if (h[33] < 9 - 3 || h[33] > 16 - 3) {
+        error_setg(errp, "L2 table size must be between 512 and 64k");
+    } else if (crypt > 1) {
+        error_setg(errp, "invalid encryption method in qcow header");
+    } else {
+        error_setg(errp, "qcow (version 1) images are not supported");
+    }
+    return -EINVAL;
+}
+
 static int coroutine_fn qcow2_read_header(BlockDriverState *bs, uint8_t **cluster,
                                           Error **errp)
 {
@@ -79,6 +107,10 @@ static int coroutine_fn qcow2_read_header(BlockDriverState *bs, uint8_t **cluste
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Could not read qcow2 header");
         return ret;
+    }
+    if (bs->probed && flen >= 48 && qcow2_probe(first, sizeof(first), NULL) &&
+        first[4] == 0 && first[5] == 0 && first[6] == 0 && first[7] == 1) {
+        return qcow2_reject_qcow1(first, errp);
     }
     if (!qcow2_header_parse(first, MIN((int64_t)sizeof(first), flen), &s->h, errp) ||
         !qcow2_header_validate(&s->h, errp)) {
@@ -152,6 +184,11 @@ static bool qcow2_validate_features(BlockDriverState *bs, int flags, Error **err
         error_setg(errp, "Unsupported encryption method %" PRIu32, s->h.crypt_method);
         return false;
     }
+    if (s->h.crypt_method == 1) {
+        /* QEMU's words when no secret is given; with one we still refuse below */
+        error_setg(errp, "Parameter 'encrypt.key-secret' is required for cipher");
+        return false;
+    }
     if (s->h.crypt_method) {
         error_setg(errp, "encrypted qcow2 images are not supported");
         return false;
@@ -159,7 +196,7 @@ static bool qcow2_validate_features(BlockDriverState *bs, int flags, Error **err
     return true;
 }
 
-static bool qcow2_validate_tables(BlockDriverState *bs, Error **errp)
+static bool qcow2_validate_tables(BlockDriverState *bs, int flags, Error **errp)
 {
     BDRVQcow2State *s = bs->opaque;
     Qcow2Header *h = &s->h;
@@ -174,13 +211,20 @@ static bool qcow2_validate_tables(BlockDriverState *bs, Error **errp)
         error_setg(errp, "Image does not contain a reference count table");
         return false;
     }
+    /* check opens the image anyway and reports the table itself, as QEMU */
+    s->snapshot_table_error = 0;
     if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
-        error_setg(errp, "Snapshot table too large");
-        return false;
-    }
-    if (h->nb_snapshots && (h->snapshots_offset & s->cluster_mask)) {
-        error_setg(errp, "Snapshot table offset invalid");
-        return false;
+        if (!(flags & BDRV_O_CHECK)) {
+            error_setg(errp, "Snapshot table too large");
+            return false;
+        }
+        s->snapshot_table_error = -EFBIG;
+    } else if (h->nb_snapshots && (h->snapshots_offset & s->cluster_mask)) {
+        if (!(flags & BDRV_O_CHECK)) {
+            error_setg(errp, "Snapshot table offset invalid");
+            return false;
+        }
+        s->snapshot_table_error = -EINVAL;
     }
     if (!qcow2_validate_table(h->l1_table_offset, h->l1_size, 8, QCOW2_MAX_L1_BYTES,
                               s->cluster_bits, "Active L1 table", errp)) {
@@ -275,7 +319,7 @@ static int coroutine_fn qcow2_apply_options(BlockDriverState *bs, Qcow2OpenOpts 
     s->rb_cache = qcow2_cache_new(MAX(rb / cs, 4), false);
     s->discard_passthrough = o->pass_discard;
     s->pending_frees = g_array_new(false, false, sizeof(Qcow2PendingFree));
-    s->free_hint = 1;
+    s->free_hint = 0;                   /* as QEMU: even cluster 0 is looked at */
     if (!s->rw) {
         return 0;
     }
@@ -329,7 +373,7 @@ static int coroutine_fn qcow2_co_open(BlockDriverState *bs, void *opaque, Error 
     s->refcount_max = s->refcount_order == 6 ? UINT64_MAX
                                              : (1ULL << (1u << s->refcount_order)) - 1;
     s->rw = o->flags & BDRV_O_RDWR;
-    if (!qcow2_validate_features(bs, o->flags, errp) || !qcow2_validate_tables(bs, errp)) {
+    if (!qcow2_validate_features(bs, o->flags, errp) || !qcow2_validate_tables(bs, o->flags, errp)) {
         return -EINVAL;
     }
     s->corrupt = false;
@@ -445,6 +489,10 @@ static int coroutine_fn qcow2_co_preadv(BlockDriverState *bs, int64_t offset, in
 {
     BDRVQcow2State *s = bs->opaque;
 
+    if (s->dead) {
+        return -ENOMEDIUM;
+    }
+
     while (bytes > 0) {
         uint64_t n, host, entry;
         qemu_co_mutex_lock(&s->lock);
@@ -468,6 +516,9 @@ static int coroutine_fn qcow2_co_pwritev(BlockDriverState *bs, int64_t offset, i
                                          QEMUIOVector *qiov, size_t qiov_offset,
                                          BdrvRequestFlags flags)
 {
+    if (((BDRVQcow2State *)bs->opaque)->dead) {
+        return -ENOMEDIUM;
+    }
     if (!bytes) {
         return 0;
     }
@@ -513,6 +564,10 @@ static int coroutine_fn qcow2_co_pwrite_zeroes(BlockDriverState *bs, int64_t off
     Qcow2ZeroMode mode = (flags & BDRV_REQ_MAY_UNMAP) ? QCOW2_ZERO_UNMAP : QCOW2_ZERO_KEEP;
     int ret;
 
+    if (s->dead) {
+        return -ENOMEDIUM;
+    }
+
     if (a_start >= a_end) {             /* within one cluster */
         if (flags & BDRV_REQ_NO_FALLBACK) {
             return qcow2_cluster_is_zero(bs, offset) ? 0 : -ENOTSUP;
@@ -536,6 +591,10 @@ static int coroutine_fn qcow2_co_pdiscard(BlockDriverState *bs, int64_t offset, 
 {
     BDRVQcow2State *s = bs->opaque;
     uint64_t start = ROUND_UP(offset, s->cluster_size), end = offset + bytes;
+
+    if (s->dead) {
+        return -ENOMEDIUM;
+    }
 
     end = end >= s->h.size ? end : QEMU_ALIGN_DOWN(end, s->cluster_size);
     if (start >= end) {
@@ -671,7 +730,7 @@ static int qcow2_probe(const uint8_t *buf, int buf_size, const char *filename)
     /* any version >= 2 is ours, so that open can name the unsupported one */
     if (buf_size >= 8 && buf[0] == 'Q' && buf[1] == 'F' && buf[2] == 'I' && buf[3] == 0xfb) {
         uint32_t version = ((uint32_t)buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7];
-        return version >= 2 ? 100 : 0;
+        return version >= 1 ? 100 : 0;   /* 1: qcow, refused by name at open */
     }
     return 0;
 }

@@ -286,6 +286,8 @@ struct BDRVQcow2State {
     bool bitmaps_loaded;            /* BdrvDirtyBitmaps exist: close stores them */
     bool corrupt;                   /* marked corrupt: every request fails */
     bool signalled_corrupt;
+    bool dead;                      /* fatal corruption seen: requests get -ENOMEDIUM */
+    int snapshot_table_error;       /* check mode: -errno of a bad snapshot table */
 };
 
 /* ---- refcount.c (lock held) ---- */

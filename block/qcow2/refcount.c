@@ -317,7 +317,7 @@ int64_t coroutine_fn qcow2_alloc_clusters(BlockDriverState *bs, uint64_t n)
 
     BLKDBG_EVENT(bs->file, BLKDBG_CLUSTER_ALLOC);
     for (;;) {
-        uint64_t start = MAX(s->free_hint, 1);
+        uint64_t start = s->free_hint;
         int ret = qcow2_find_free(bs, n, &start);
         if (ret < 0) {
             return ret;
@@ -520,6 +520,8 @@ static void qcow2_signal_corruption_va(BlockDriverState *bs, int64_t offset, int
     BDRVQcow2State *s = bs->opaque;
 
     s->corrupt = true;
+    /* as QEMU: a writable image becomes unusable, later requests find no medium */
+    s->dead = s->dead || s->rw;
     if (s->signalled_corrupt) {
         return;
     }

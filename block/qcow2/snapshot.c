@@ -100,8 +100,8 @@ int coroutine_fn qcow2_read_snapshots(BlockDriverState *bs, Error **errp)
     uint64_t off = s->h.snapshots_offset, total = 0;
     g_autoptr(GByteArray) table = g_byte_array_new();
 
-    if (!s->h.nb_snapshots) {
-        return 0;
+    if (!s->h.nb_snapshots || s->snapshot_table_error) {
+        return 0;                       /* a bad table: qemu-img check reports it */
     }
     for (uint32_t i = 0; i < s->h.nb_snapshots; i++) {
         uint8_t fixed[QCOW2_SNAPSHOT_FIXED];

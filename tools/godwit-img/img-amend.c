@@ -18,6 +18,19 @@ static const char *const img_amend_names[] = {
     "lazy_refcounts", "refcount_bits", "size", NULL,
 };
 
+/* qcow2's LUKS keyslot options: amend-only, so not among the create options */
+static const CreateOption img_amend_qcow2_encrypt[] = {
+    { "encrypt.iter-time", CREATE_OPT_NUMBER, "Time to spend in PBKDF in milliseconds" },
+    { "encrypt.keyslot", CREATE_OPT_NUMBER, "Select a single keyslot to modify explicitly" },
+    { "encrypt.new-secret", CREATE_OPT_STRING,
+      "New secret to set in the matching keyslots. Empty string to erase" },
+    { "encrypt.old-secret", CREATE_OPT_STRING,
+      "Select all keyslots that match this password" },
+    { "encrypt.state", CREATE_OPT_STRING,
+      "Select new state of affected keyslots (active/inactive)" },
+    { NULL }
+};
+
 static bool img_opts_want_help(const char *options)
 {
     g_auto(GStrv) items = g_strsplit(options ? options : "", ",", -1);
@@ -47,6 +60,11 @@ static int img_amend_help(const BlockDriver *drv)
     GArray *a = g_array_new(true, true, sizeof(CreateOption));
     for (const CreateOption *o = drv->create_opts; o && o->name; o++) {
         if (g_strv_contains(img_amend_names, o->name)) {
+            g_array_append_val(a, *o);
+        }
+    }
+    if (!strcmp(drv->format_name, "qcow2")) {
+        for (const CreateOption *o = img_amend_qcow2_encrypt; o->name; o++) {
             g_array_append_val(a, *o);
         }
     }

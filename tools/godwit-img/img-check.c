@@ -151,7 +151,7 @@ int img_check(int argc, char **argv)
         r.corruptions_fixed = corruptions_fixed;
         r.leaks_fixed = leaks_fixed;
     }
-    if (ret == 0 || ret == -EINVAL) {
+    if (ret == 0) {
         if (output == IMG_OUTPUT_HUMAN) {
             check_print_human(&r, quiet);
         } else {
@@ -159,8 +159,8 @@ int img_check(int argc, char **argv)
         }
     }
     blk_unref(blk);
-    if ((ret < 0 && ret != -EINVAL) || r.check_errors) {
-        if (ret < 0 && ret != -EINVAL) {
+    if (ret < 0 || r.check_errors) {
+        if (ret < 0) {
             error_report("Check failed: %s", strerror(-ret));
         } else {
             error_report("Check failed");

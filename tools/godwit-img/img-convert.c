@@ -28,6 +28,10 @@ typedef struct ConvertState {
     bool compress;              /* -c: whole target clusters, BDRV_REQ_WRITE_COMPRESSED */
     int64_t cluster;            /* target cluster size (compression granule) */
     bool in_order;              /* not -W: writes go out in offset order */
+    bool target_has_backing;    /* -B: only what the top source layer provides is copied */
+    bool counting;              /* -p pre-pass: claim chunks only to add up their sizes */
+    int64_t allocated_total;    /* -p: bytes that are read and written (QEMU's measure) */
+    int64_t allocated_done;
 
     /* ---- the work queue (main loop only: coroutines interleave at yields) ---- */
     int cur_src;                /* next chunk: source index and offset in it */
@@ -95,8 +99,9 @@ static bool coroutine_fn convert_co_claim(ConvertState *s, int *i, int64_t *off,
     *off = s->cur_off;
     *dst = s->dst_base + *off;
     int64_t max = MIN(CONVERT_CHUNK, s->src_sizes[*i] - *off), pnum = max;
-    *st = bdrv_co_block_status_above(blk_bs(s->src[*i]), NULL, true, *off, max, &pnum,
-                                     NULL, NULL, NULL);
+    BlockDriverState *src_bs = blk_bs(s->src[*i]);
+    BlockDriverState *base = s->target_has_backing ? bdrv_filter_or_cow_bs(src_bs) : NULL;
+    *st = bdrv_co_block_status_above(src_bs, base, true, *off, max, &pnum, NULL, NULL, NULL);
     if (*st < 0) {
         error_report("error while reading block status at offset %" PRId64 ": %s", *off,
                      strerror(-*st));
@@ -134,7 +139,16 @@ static void coroutine_fn convert_co_worker(void *opaque)
             break;
         }
         bool zero = (st & BDRV_BLOCK_ZERO) && (s->min_sparse || s->compress);
+        /* -B: what the source's backing chain provides comes from the target's */
+        bool skip = s->target_has_backing && !(st & BDRV_BLOCK_ALLOCATED);
         int ret = 0;
+        if (s->counting) {
+            s->allocated_total += zero || skip ? 0 : len;
+            continue;
+        }
+        if (skip) {
+            zero = true;
+        }
         if (!zero) {
             ret = blk_co_pread(s->src[i], off, len, buf, 0);
             if (ret < 0) {
@@ -146,7 +160,9 @@ static void coroutine_fn convert_co_worker(void *opaque)
             qemu_co_queue_wait(&s->wr_queue, NULL);
         }
         if (ret == 0 && !s->ret) {
-            if (zero) {
+            if (skip) {
+                ret = 0;
+            } else if (zero) {
                 ret = s->target_is_zero ? 0 :
                       blk_co_pwrite_zeroes(s->target, dst, len, BDRV_REQ_MAY_UNMAP);
             } else {
@@ -163,7 +179,12 @@ static void coroutine_fn convert_co_worker(void *opaque)
         s->wr_next = dst + len;
         s->done += len;
         qemu_co_queue_restart_all(&s->wr_queue);
-        img_progress_print(s->progress, s->total ? 100.0 * s->done / s->total : 100);
+        if (!zero && !skip) {
+            /* as qemu-img: progress moves with the data copied, not the zeroes */
+            s->allocated_done += len;
+            img_progress_print(s->progress, s->allocated_total ?
+                               100.0 * s->allocated_done / s->allocated_total : 100);
+        }
     }
     bdrv_blockfree(buf);
     s->running--;
@@ -177,6 +198,19 @@ static int convert_copy(ConvertState *s, int num_co)
     qemu_co_queue_init(&s->wr_queue);
     qemu_co_mutex_init(&s->claim_lock);
     img_progress_print(s->progress, 0);
+    if (s->progress) {
+        /* a first pass over the block status, as qemu-img: the size of the data */
+        s->counting = true;
+        s->running = 1;
+        qemu_coroutine_enter(qemu_coroutine_create(convert_co_worker, s));
+        AIO_WAIT_WHILE(qemu_get_aio_context(), s->running > 0);
+        s->counting = false;
+        s->cur_src = 0;
+        s->cur_off = s->dst_base = 0;
+        if (s->ret < 0) {
+            return s->ret;
+        }
+    }
     s->running = num_co;
     for (int k = 0; k < num_co; k++) {
         qemu_coroutine_enter(qemu_coroutine_create(convert_co_worker, s));
@@ -192,7 +226,7 @@ static int convert_copy(ConvertState *s, int num_co)
 
 /* Create the target with out_fmt and the -o options; size = total of the sources. */
 static bool convert_create(const char *out, const char *out_fmt, const char *options,
-                           int64_t size)
+                           int64_t size, const char *backing, const char *backing_fmt)
 {
     const BlockDriver *drv = bdrv_find_format(out_fmt);
     g_autoptr(QDict) opts = qdict_new();
@@ -227,6 +261,12 @@ static bool convert_create(const char *out, const char *out_fmt, const char *opt
     }
     snprintf(size_str, sizeof(size_str), "%" PRId64, size);
     qdict_put_str(opts, "size", size_str);
+    if (backing) {
+        qdict_put_str(opts, "backing_file", backing);
+    }
+    if (backing_fmt) {
+        qdict_put_str(opts, "backing_fmt", backing_fmt);
+    }
     if (bdrv_create(drv, out, opts, &err) < 0) {
         error_reportf_err(err, "%s: error while converting %s: ", out, out_fmt);
         return false;
@@ -253,6 +293,7 @@ int img_convert(int argc, char **argv)
     bool target_is_zero = false, progress = false;
     ConvertState s = { .min_sparse = 4096, .in_order = true };
     bool compress = false;
+    const char *out_baseimg = NULL, *backing_fmt = NULL;
     int num_co = 8;
     uint64_t v;
     int c, ret = 1;
@@ -305,7 +346,9 @@ int img_convert(int argc, char **argv)
                 return 1;
             }
             break;
-        case 'B': case 'C': case 'F': case 'l': case 'r':
+        case 'B': out_baseimg = optarg; break;
+        case 'F': backing_fmt = optarg; break;
+        case 'C': case 'l': case 'r':
         case OPTION_OBJECT: case OPTION_TARGET_IMAGE_OPTS: case OPTION_SALVAGE:
         case OPTION_BITMAPS:
             break;                  /* accepted; raw-to-raw copies need none of them */
@@ -353,12 +396,18 @@ int img_convert(int argc, char **argv)
         }
         s.total += s.src_sizes[i];
     }
+    if (out_baseimg && skip_create) {
+        error_report("Specifying backing image makes no sense when not creating an image.");
+        goto out;
+    }
     if (!skip_create) {
-        if (!convert_create(out, out_fmt, options, s.total)) {
+        if (!convert_create(out, out_fmt, options, s.total, out_baseimg, backing_fmt)) {
             goto out;
         }
-        target_is_zero = true;      /* a new image reads as zeroes */
+        /* a new image reads as zeroes, unless a backing file shows through */
+        target_is_zero = !out_baseimg;
     }
+    s.target_has_backing = out_baseimg != NULL;
     s.target = img_open(false, out, out_fmt, dst_flags | BDRV_O_NO_SHARE, dst_wt, quiet,
                         false);
     if (!s.target) {
