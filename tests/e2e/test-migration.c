@@ -325,7 +325,7 @@ static void test_blk(void)
     MigrateOpts o = { .blk = true };
     Side a, b;
 
-    side_init(&a, "blk-pattern mib=16 kib=4 qd=1 seed=7", src, true);
+    side_init(&a, "blk-pattern mib=48 kib=4 qd=1 seed=7", src, true);
     side_init(&b, NULL, dst, false);
     g_assert_true(loop_until(guest_progressed, &a, WAIT_MS));
     g_assert_cmpint(migrate_pair(&a, &b, &o), ==, MIGRATION_STATUS_COMPLETED);
@@ -335,14 +335,14 @@ static void test_blk(void)
     g_autofree char *out = side_output(&b);
     g_test_message("destination console:\n%s", out);
     g_assert_cmpint(status, ==, 0);
-    assert_console_has(&b, "blk-pattern: PASS mib=16 seed=7");
+    assert_console_has(&b, "blk-pattern: PASS mib=48 seed=7");
     side_cleanup(&a);
     side_cleanup(&b);
     /*
      * The destination image holds what the source wrote before the switch plus what
      * the destination wrote after it: the whole pattern, byte for byte.
      */
-    g_autofree char *ref = make_reference("ref.raw", 64 * MiB, 16, 7);
+    g_autofree char *ref = make_reference("ref.raw", 64 * MiB, 48, 7);
     g_assert_true(files_equal(dst, ref));
     if (g_file_test("/usr/bin/qemu-img", G_FILE_TEST_IS_EXECUTABLE)) {
         g_autofree char *cmd = g_strdup_printf("qemu-img compare -q -f raw -F raw '%s' '%s'",

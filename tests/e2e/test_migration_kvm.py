@@ -221,11 +221,12 @@ def compare(a, b, what):
 def test_blk_hmp():
     """migrate -d blk while the guest writes; the guest verifies on the destination."""
     src_disk, dst_disk = create('hmp-src.qcow2', 64), create('hmp-dst.qcow2', 64)
-    append = 'blk-pattern mib=32 kib=4 qd=1 seed=7'
+    append = 'blk-pattern mib=48 kib=4 qd=1 seed=7'
     src, dst, uri, console = start_pair(append, src_disk, dst_disk)
     check(dst.cmd('query-status')['return']['status'] == 'inmigrate', 'destination inmigrate')
     check(wait_file(console, 'blk-pattern: start'), 'source guest started')
-    time.sleep(0.2)                                  # in the middle of its writes
+    time.sleep(0.05)                                 # in the middle of its writes
+    wrote_before = 'blk-pattern: wrote' in open(console).read()
     check(hmp(src, 'migrate -d blk ' + uri) == {'return': ''}, 'HMP migrate -d blk accepted')
     r = wait_migration(src)
     check(r.get('status') == 'completed', 'migration completed (%r %r)' % (r.get('status'), r.get('error-desc')))
@@ -233,15 +234,14 @@ def test_blk_hmp():
     check(src.cmd('query-status')['return']['status'] == 'postmigrate', 'source postmigrate')
     info = hmp(src, 'info migrate')['return']
     check('Migration status: completed' in info and 'downtime:' in info, 'info migrate')
-    wrote_before = 'blk-pattern: wrote' in open(console).read()
-    out = check_dst_guest(dst, 'blk-pattern: PASS mib=32 seed=7', 'blk')
+    out = check_dst_guest(dst, 'blk-pattern: PASS mib=48 seed=7', 'blk')
     check('Receiving block device images' in out and 'Completed 100 %' in out,
           'destination printed the block progress')
-    check(not wrote_before, 'the migration happened while the guest was writing')
+    check(not wrote_before, 'the migration started while the guest was writing')
     finish_src(src)
     figure('migrate -d blk (64 MiB qcow2, guest writing)', r, 64 * MiB)
     check_image(dst_disk, 'blk')
-    compare(reference('hmp-ref.raw', 64, 0, 32, 7), dst_disk, 'blk: destination = pattern')
+    compare(reference('hmp-ref.raw', 64, 0, 48, 7), dst_disk, 'blk: destination = pattern')
 
 
 def test_blk_qmp():
