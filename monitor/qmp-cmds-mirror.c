@@ -311,7 +311,7 @@ static bool backup_params(BackupCommon *c, BlockDriverState *bs, JobTxn *txn, Ba
     return true;
 }
 
-void do_blockdev_backup(BlockdevBackup *backup, JobTxn *txn, Error **errp)
+void do_blockdev_backup(BlockdevBackup *backup, JobTxn *txn, Job **created, Error **errp)
 {
     BlockDriverState *bs = bdrv_lookup_bs(backup->device, backup->device, errp), *target;
     BackupParams p;
@@ -326,10 +326,11 @@ void do_blockdev_backup(BlockdevBackup *backup, JobTxn *txn, Error **errp)
     if (bdrv_op_is_blocked(bs, errp) || bdrv_op_is_blocked(target, errp)) {
         return;
     }
+    p.created = created;
     backup_start(bs, target, &p, errp);
 }
 
-void do_drive_backup(DriveBackup *backup, JobTxn *txn, Error **errp)
+void do_drive_backup(DriveBackup *backup, JobTxn *txn, Job **created, Error **errp)
 {
     BlockDriverState *bs = root_bs(backup->device, errp), *target;
     NewImageMode mode = backup->has_mode ? backup->mode : NEW_IMAGE_MODE_ABSOLUTE_PATHS;
@@ -358,17 +359,33 @@ void do_drive_backup(DriveBackup *backup, JobTxn *txn, Error **errp)
         return;
     }
     p.target_owned = true;
+    p.created = created;
     if (!backup_start(bs, target, &p, errp)) {
         bdrv_unref(target);
     }
 }
 
+/*
+ * As in QEMU, the commands are one-action transactions: the job is created
+ * with its source drained and started on commit (its events thus show a
+ * paused/running pair right after the start).
+ */
 void qmp_blockdev_backup(BlockdevBackup *arg, Error **errp)
 {
-    do_blockdev_backup(arg, NULL, errp);
+    BlockdevBackupWrapper w = { .data = arg };
+    TransactionAction a = { .q_type = TRANSACTION_ACTION_KIND_BLOCKDEV_BACKUP,
+                            .u.blockdev_backup = w };
+    TransactionActionList l = { .value = &a };
+
+    qmp_transaction(&l, NULL, errp);
 }
 
 void qmp_drive_backup(DriveBackup *arg, Error **errp)
 {
-    do_drive_backup(arg, NULL, errp);
+    DriveBackupWrapper w = { .data = arg };
+    TransactionAction a = { .q_type = TRANSACTION_ACTION_KIND_DRIVE_BACKUP,
+                            .u.drive_backup = w };
+    TransactionActionList l = { .value = &a };
+
+    qmp_transaction(&l, NULL, errp);
 }

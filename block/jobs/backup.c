@@ -293,6 +293,7 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
     s->p = *p;
     s->p.job_id = NULL;
     s->p.txn = NULL;
+    s->p.created = NULL;
     s->p.target_owned = false;        /* until nothing can fail any more */
     s->source = bs;
     s->target_bs = target;
@@ -328,7 +329,12 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
     s->cbw.opaque = s;
     bdrv_add_before_write_notifier(bs, &s->cbw);
     s->p.target_owned = p->target_owned;
-    job_start(&s->common.job);
+    s->p.created = NULL;
+    if (p->created) {
+        *p->created = &s->common.job;
+    } else {
+        job_start(&s->common.job);
+    }
     return true;
 
 fail_job:

@@ -10,7 +10,9 @@
  * Snapshots run in two phases so that a transaction is all-or-nothing:
  * prepare (look up, create and open the overlay, check it) may fail and is
  * undone by dropping what it opened; commit (bdrv_append) is then done for
- * every action, and undone in reverse order if one of them fails.
+ * every action, and undone in reverse order if one of them fails. The
+ * transaction also runs the dirty-bitmap actions (monitor/qmp-cmds-bitmaps.c)
+ * and the backup actions (created on prepare, started on commit).
  */
 #include "util/osdep.h"
 #include "qobject/qdict.h"
@@ -18,6 +20,7 @@
 #include "block/block-backend.h"
 #include "block/block-core.h"
 #include "block/monitor/block-monitor.h"
+#include "monitor/qmp-cmds-jobs.h"
 #include "sysemu/runstate.h"
 #include "qapi-commands.h"
 #include "qapi-events.h"
@@ -351,57 +354,175 @@ void qmp_blockdev_snapshot(const char *node, const char *overlay, Error **errp)
 
 /* ---- transaction ---- */
 
+/*
+ * One action of a transaction. Phases: prepare every action in order (each may
+ * fail); then the snapshot commits (bdrv_append, which may fail); then the
+ * commits that cannot fail (bitmap removal, starting the backup jobs). A failure
+ * anywhere aborts every action prepared so far, in reverse order.
+ */
+typedef struct TxnAction {
+    TransactionActionKind kind;
+    SnapshotAction snap;
+    BitmapAction bitmap;
+    Job *job;                         /* backup: created, started on commit */
+    BlockDriverState *drained;        /* backup: its source, drained until clean */
+} TxnAction;
+
+static bool txn_is_bitmap(TransactionActionKind k)
+{
+    switch (k) {
+    case TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_ADD:
+    case TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_REMOVE:
+    case TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_CLEAR:
+    case TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_ENABLE:
+    case TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_DISABLE:
+    case TRANSACTION_ACTION_KIND_BLOCK_DIRTY_BITMAP_MERGE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool txn_prepare(TxnAction *t, TransactionAction *act, JobTxn *job_txn, Error **errp)
+{
+    Error *local_err = NULL;
+    const char *device;
+
+    t->kind = act->q_type;
+    if (txn_is_bitmap(act->q_type)) {
+        return bitmap_action_prepare(&t->bitmap, act, errp);
+    }
+    switch (act->q_type) {
+    case TRANSACTION_ACTION_KIND_ABORT:
+        error_setg(errp, "Transaction aborted using Abort action");
+        return false;
+    case TRANSACTION_ACTION_KIND_BLOCKDEV_SNAPSHOT_SYNC:
+        return snapshot_sync_prepare(&t->snap, act->u.blockdev_snapshot_sync.data, errp);
+    case TRANSACTION_ACTION_KIND_BLOCKDEV_SNAPSHOT:
+        return snapshot_prepare(&t->snap, act->u.blockdev_snapshot.data, errp);
+    case TRANSACTION_ACTION_KIND_BLOCKDEV_BACKUP:
+    case TRANSACTION_ACTION_KIND_DRIVE_BACKUP:
+        /*
+         * Like QEMU, the source stays drained from prepare to clean: the job,
+         * started on commit, pauses at once and resumes at the end.
+         */
+        device = act->q_type == TRANSACTION_ACTION_KIND_DRIVE_BACKUP
+                 ? act->u.drive_backup.data->device : act->u.blockdev_backup.data->device;
+        t->drained = bdrv_lookup_bs(device, device, NULL);
+        if (t->drained) {
+            bdrv_ref(t->drained);
+            bdrv_drained_begin(t->drained);
+        }
+        break;
+    default:
+        break;
+    }
+    switch (act->q_type) {
+    case TRANSACTION_ACTION_KIND_BLOCKDEV_BACKUP:
+        do_blockdev_backup(act->u.blockdev_backup.data, job_txn, &t->job, &local_err);
+        break;
+    case TRANSACTION_ACTION_KIND_DRIVE_BACKUP:
+        do_drive_backup(act->u.drive_backup.data, job_txn, &t->job, &local_err);
+        break;
+    default:
+        error_setg(errp, "Action '%s' is not supported in a transaction yet",
+                   TransactionActionKind_str(act->q_type));
+        return false;
+    }
+    if (local_err) {
+        error_propagate(errp, local_err);
+        t->job = NULL;
+        return false;
+    }
+    /* held until the end, so that a grouped abort cannot free it under us */
+    job_ref(t->job);
+    return true;
+}
+
+static void txn_abort(TxnAction *t)
+{
+    if (txn_is_bitmap(t->kind)) {
+        bitmap_action_abort(&t->bitmap);
+    } else if (t->job) {
+        if (!job_is_completed(t->job)) {
+            job_cancel_sync(t->job, true);
+        }
+    } else {
+        snapshot_undo(&t->snap);
+    }
+}
+
+static void txn_commit(TxnAction *t)
+{
+    if (txn_is_bitmap(t->kind)) {
+        bitmap_action_commit(&t->bitmap);
+    } else if (t->job) {
+        job_start(t->job);
+    }
+}
+
+static void txn_clean(TxnAction *t)
+{
+    if (t->drained) {
+        bdrv_drained_end(t->drained);
+        bdrv_unref(t->drained);
+        t->drained = NULL;
+    }
+    if (t->job) {
+        job_unref(t->job);
+        t->job = NULL;
+    }
+    snapshot_clean(&t->snap);
+}
+
 void qmp_transaction(TransactionActionList *actions, TransactionProperties *properties,
                      Error **errp)
 {
     bool grouped = properties && properties->has_completion_mode &&
                    properties->completion_mode == ACTION_COMPLETION_MODE_GROUPED;
     size_t n = 0, i, prepared = 0;
-    g_autofree SnapshotAction *acts = NULL;
+    g_autofree TxnAction *acts = NULL;
+    JobTxn *job_txn = grouped ? job_txn_new() : NULL;
     TransactionActionList *l;
     bool ok = true;
 
     for (l = actions; l; l = l->next) {
         n++;
     }
-    acts = g_new0(SnapshotAction, n + 1);
-    for (l = actions, i = 0; l && ok; l = l->next, i++, prepared++) {
+    acts = g_new0(TxnAction, n + 1);
+    for (l = actions, i = 0; l && ok; l = l->next, i++) {
         TransactionAction *act = l->value;
 
-        if (grouped && act->q_type != TRANSACTION_ACTION_KIND_ABORT) {
+        if (grouped && act->q_type != TRANSACTION_ACTION_KIND_ABORT &&
+            act->q_type != TRANSACTION_ACTION_KIND_BLOCKDEV_BACKUP &&
+            act->q_type != TRANSACTION_ACTION_KIND_DRIVE_BACKUP) {
             error_setg(errp, "Action '%s' does not support Transaction property "
                        "completion-mode = grouped", TransactionActionKind_str(act->q_type));
             ok = false;
             break;
         }
-        switch (act->q_type) {
-        case TRANSACTION_ACTION_KIND_ABORT:
-            error_setg(errp, "Transaction aborted using Abort action");
-            ok = false;
-            break;
-        case TRANSACTION_ACTION_KIND_BLOCKDEV_SNAPSHOT_SYNC:
-            ok = snapshot_sync_prepare(&acts[i], act->u.blockdev_snapshot_sync.data, errp);
-            break;
-        case TRANSACTION_ACTION_KIND_BLOCKDEV_SNAPSHOT:
-            ok = snapshot_prepare(&acts[i], act->u.blockdev_snapshot.data, errp);
-            break;
-        default:
-            error_setg(errp, "Action '%s' is not supported in a transaction yet",
-                       TransactionActionKind_str(act->q_type));
-            ok = false;
-            break;
-        }
+        prepared++;
+        ok = txn_prepare(&acts[i], act, job_txn, errp);
     }
     for (i = 0; ok && i < n; i++) {
-        if (acts[i].new_bs) {
-            ok = snapshot_commit(&acts[i], errp);
+        if (acts[i].snap.new_bs) {
+            ok = snapshot_commit(&acts[i].snap, errp);
         }
     }
-    for (i = n; !ok && i > 0; i--) {
-        snapshot_undo(&acts[i - 1]);
+    if (ok) {
+        for (i = 0; i < n; i++) {
+            txn_commit(&acts[i]);
+        }
+    } else {
+        for (i = prepared; i > 0; i--) {
+            txn_abort(&acts[i - 1]);
+        }
     }
-    for (i = 0; i < prepared && i < n; i++) {
-        snapshot_clean(&acts[i]);
+    for (i = 0; i < prepared; i++) {
+        txn_clean(&acts[i]);
+    }
+    if (job_txn) {
+        job_txn_unref(job_txn);
     }
 }
 

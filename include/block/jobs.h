@@ -90,6 +90,12 @@ typedef struct BackupParams {
     BlockdevOnError on_source_error, on_target_error;
     JobTxn *txn;                      /* a grouped transaction, or NULL */
     bool target_owned;
+    /*
+     * A transaction's action: non-NULL means create the job (CREATED) and hand
+     * it over in *created without starting it; the caller job_start()s it on
+     * commit or cancels it (job_cancel_sync) on abort.
+     */
+    Job **created;
 } BackupParams;
 
 /* blockdev-backup / drive-backup: a point-in-time copy of bs into target. */
