@@ -12,6 +12,7 @@ const HMPCommand *const hmp_cmd_tables[] = {
     hmp_cmds_misc,
     hmp_cmds_block,
     hmp_cmds_jobs,
+    hmp_cmds_migration,
     NULL,
 };
 
@@ -19,5 +20,6 @@ const HMPCommand *const hmp_info_tables[] = {
     hmp_info_cmds_misc,
     hmp_info_cmds_block,
     hmp_info_cmds_jobs,
+    hmp_info_cmds_migration,
     NULL,
 };

@@ -26,6 +26,7 @@
 #include "sysemu/runstate.h"
 #include "hw/virtio/virtio-blk.h"
 #include "hw/virtio/virtio-mmio.h"
+#include "migration/machine-mig.h"
 #include "qobject/qdict.h"
 
 struct BoardDevice {
@@ -257,6 +258,25 @@ void board_devices_retry(Board *b)
     for (guint i = 0; i < b->devices->len; i++) {
         BoardDevice *d = g_ptr_array_index(b->devices, i);
         virtio_blk_retry_failed(d->vblk);
+    }
+}
+
+void board_devices_drain(Board *b)
+{
+    for (guint i = 0; i < b->devices->len; i++) {
+        BoardDevice *d = g_ptr_array_index(b->devices, i);
+        virtio_blk_drain(d->vblk);
+    }
+}
+
+void board_devices_mig_register(Board *b, MigRegistry *reg)
+{
+    b->virtio_migs = g_ptr_array_new();
+    for (guint i = 0; i < b->devices->len; i++) {
+        BoardDevice *d = g_ptr_array_index(b->devices, i);
+        g_ptr_array_add(b->virtio_migs,
+                        virtio_mig_register(reg, i, virtio_blk_vdev(d->vblk), d->vblk,
+                                            b->ram_mig));
     }
 }
 

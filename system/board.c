@@ -20,6 +20,8 @@
 #include "sysemu/accel.h"
 #include "sysemu/runstate.h"
 #include "chardev/char.h"
+#include "migration/machine-mig.h"
+#include "util/coroutine.h"
 #include "qapi-commands.h"
 
 #define BOARD_RAM_DEFAULT  (128 * MiB)     /* QEMU's default -m */
@@ -27,6 +29,8 @@
 
 /* The one board of this process (NULL until device_init_cmdline, or without one). */
 static Board *board;
+
+static void board_mig_unregister(Board *b);
 
 bool kvm_accel_init(Error **errp)
 {
@@ -200,9 +204,20 @@ static void board_vm_state_change(void *opaque, bool running, RunState state)
         if (b->m) {
             machine_resume(b->m);
         }
-    } else if (b->m && b->vcpus_started) {
-        machine_pause(b->m);             /* false once the vCPUs have ended: fine */
-        board_serial_flush(b);
+    } else {
+        if (b->m && b->vcpus_started) {
+            machine_pause(b->m);         /* false once the vCPUs have ended: fine */
+            board_serial_flush(b);
+        }
+        /*
+         * As QEMU's vm_stop drains: once stopped, no request is running, so a
+         * migration's last block pass and RAM sync see every write (parked
+         * werror=stop requests stay parked). Draining polls the main loop, so
+         * not from a coroutine (migration stops the VM from a bottom half).
+         */
+        if (!qemu_in_coroutine()) {
+            board_devices_drain(b);
+        }
     }
 }
 
@@ -252,12 +267,54 @@ static void board_exit(void *opaque)
     if (b->m) {
         machine_pause(b->m);             /* false once the vCPUs have ended: fine */
     }
+    board_mig_unregister(b);             /* the sections refer to devices and RAM */
     board_devices_cleanup(b);            /* drains each device first */
     if (b->m) {
         machine_destroy(b->m);
         b->m = NULL;
     }
     board_serial_flush(b);
+}
+
+/* ---------------------------------------------------------------------------
+ * Migration: the KVM machine's sections in the binary's registry
+ */
+
+/*
+ * ram, then one virtio-mmio section per device, then cpu (RAM before the state
+ * that refers to it); the registry already holds the block section (every
+ * writable named -drive). The destination's vCPUs start parked (board_start);
+ * the run state machine (inmigrate -> running or paused) releases them.
+ */
+static void board_mig_register(Board *b)
+{
+    MigRegistry *reg = migration_default_registry();
+
+    b->ram_mig = ram_mig_register(reg, b->m, migrate_get_current());
+    board_devices_mig_register(b, reg);
+    b->cpu_mig = cpu_mig_register(reg, b->m);
+}
+
+static void board_mig_unregister(Board *b)
+{
+    MigRegistry *reg;
+
+    if (!b->ram_mig) {
+        return;
+    }
+    reg = migration_default_registry();
+    mig_unregister(reg, "cpu", 0);
+    cpu_mig_free(b->cpu_mig);
+    for (guint i = 0; i < b->virtio_migs->len; i++) {
+        mig_unregister(reg, "virtio-mmio", i);
+        virtio_mig_free(g_ptr_array_index(b->virtio_migs, i));
+    }
+    g_ptr_array_free(b->virtio_migs, true);
+    mig_unregister(reg, "ram", 0);
+    ram_mig_free(b->ram_mig);
+    b->ram_mig = NULL;
+    b->cpu_mig = NULL;
+    b->virtio_migs = NULL;
 }
 
 /* ---------------------------------------------------------------------------
@@ -332,6 +389,9 @@ bool device_init_cmdline(const SysemuConfig *cfg, Error **errp)
         !board_devices_init(b, errp) ||
         !board_start(b, errp)) {
         return false;                    /* main() exits */
+    }
+    if (b->m) {
+        board_mig_register(b);
     }
     qemu_add_vm_change_state_handler(board_vm_state_change, b);
     qemu_register_reset_hook(board_reset, b);

@@ -32,9 +32,13 @@
 #include "sysemu/sysemu.h"
 #include "hw/machine.h"
 #include "util/aio.h"
+#include "migration/migration.h"
 
 typedef struct BoardDevice BoardDevice;
 typedef struct Chardev Chardev;
+typedef struct RamMig RamMig;
+typedef struct CpuMig CpuMig;
+typedef struct VirtioMig VirtioMig;
 
 typedef enum BoardSerialKind {
     BOARD_SERIAL_NONE,           /* -serial none/null, or no serial configured */
@@ -67,6 +71,11 @@ typedef struct Board {
 
     GPtrArray *devices;          /* BoardDevice *, in slot order */
     unsigned anon_devices;       /* /machine/peripheral-anon/device[N] counter */
+
+    /* migration sections of the KVM machine (NULL without one) */
+    RamMig *ram_mig;
+    CpuMig *cpu_mig;
+    GPtrArray *virtio_migs;      /* VirtioMig *, one per device, instance = slot */
 } Board;
 
 /* board-devices.c */
@@ -78,5 +87,9 @@ void board_devices_retry(Board *b);
 void board_devices_reset(Board *b);
 /* Process exit, vCPUs gone: drain and free. */
 void board_devices_cleanup(Board *b);
+/* The VM stopped: wait for the requests that are running (parked ones stay). */
+void board_devices_drain(Board *b);
+/* Register a "virtio-mmio" migration section per device (instance = slot). */
+void board_devices_mig_register(Board *b, MigRegistry *reg);
 
 #endif /* GODWIT_SYSTEM_BOARD_H */

@@ -53,9 +53,3 @@ __attribute__((weak)) bool kvm_accel_init(Error **errp)
     error_setg(errp, "KVM acceleration is not implemented yet");
     return false;
 }
-
-__attribute__((weak)) bool migration_incoming_start(const char *uri, Error **errp)
-{
-    error_setg(errp, "incoming migration is not implemented yet");
-    return false;
-}

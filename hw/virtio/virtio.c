@@ -376,6 +376,31 @@ void *virtqueue_pop(VirtQueue *vq, size_t sz, int *err)
     return elem;
 }
 
+void virtio_set_dirty_hook(VirtIODevice *vdev, VirtioDirtyFn *fn, void *opaque)
+{
+    pthread_mutex_lock(&vdev->lock);
+    vdev->dirty_fn = fn;
+    vdev->dirty_opaque = opaque;
+    pthread_mutex_unlock(&vdev->lock);
+}
+
+/* Report the device-writable buffers of elem and the used ring to the dirty hook. */
+static void virtio_mark_dirty_locked(VirtQueue *vq, const VirtQueueElement *elem)
+{
+    VirtIODevice *vdev = vq->vdev;
+
+    if (!vdev->dirty_fn) {
+        return;
+    }
+    for (unsigned i = 0; elem && i < elem->in_num; i++) {
+        uint64_t gpa = (uint8_t *)elem->in_sg[i].iov_base - vdev->mem.base;
+        vdev->dirty_fn(vdev->dirty_opaque, gpa, elem->in_sg[i].iov_len);
+    }
+    if (vq->used) {
+        vdev->dirty_fn(vdev->dirty_opaque, vq->used_gpa, VRING_USED_SIZE(vq->num));
+    }
+}
+
 void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
 {
     VirtIODevice *vdev = vq->vdev;
@@ -394,6 +419,7 @@ void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
         vq->used_idx++;
         __atomic_store_n(&vq->used[1], vq->used_idx, __ATOMIC_RELEASE);
     }
+    virtio_mark_dirty_locked(vq, elem);
     if (vdev->reset_pending && !virtio_inuse(vdev)) {
         virtio_do_reset(vdev);
     }
@@ -410,6 +436,7 @@ bool virtqueue_rearm(VirtQueue *vq)
         if (virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX)) {
             uint16_t *avail_event = (uint16_t *)((VRingUsedElem *)(vq->used + 2) + vq->num);
             __atomic_store_n(avail_event, vq->last_avail_idx, __ATOMIC_RELAXED);
+            virtio_mark_dirty_locked(vq, NULL);
         }
         /* Publish avail_event before looking at avail idx again (store-load order). */
         __atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -56,6 +56,8 @@ extern const HMPCommand hmp_cmds_block[];
 extern const HMPCommand hmp_cmds_jobs[];
 extern const HMPCommand hmp_info_cmds_jobs[];
 extern const HMPCommand hmp_info_cmds_block[];
+extern const HMPCommand hmp_cmds_migration[];
+extern const HMPCommand hmp_info_cmds_migration[];
 
 /* Print "Error: <msg>" if err is set, and free it. */
 void hmp_handle_error(Monitor *mon, Error *err);

@@ -16,8 +16,10 @@
  * the driver resets the device.
  *
  * Buffers are mapped, not copied: a popped element's iovecs point straight into
- * guest RAM (zero-copy). Host writes through them are not seen by KVM's dirty log;
- * migration must mark the pages of completed elements itself (not done yet).
+ * guest RAM (zero-copy). Host writes through them are not seen by KVM's dirty log,
+ * so the device reports them: with a dirty hook installed (migration), pushing an
+ * element reports its device-writable buffers and the used ring, and rearming
+ * reports avail_event.
  *
  * Threads: register state (features, status, queue addresses, ready) is written by
  * the transport on a vCPU thread and read by the main loop; both hold vdev->lock
@@ -171,6 +173,9 @@ typedef struct VirtIODeviceOps {
  * (1: used buffer, 2: configuration change). Called with vdev->lock held, from the
  * main loop or a vCPU thread; must not block.
  */
+/* Guest RAM [gpa, gpa + len) was written by the device (called with vdev->lock held). */
+typedef void VirtioDirtyFn(void *opaque, uint64_t gpa, uint64_t len);
+
 typedef struct VirtioTransportOps {
     void (*notify)(void *opaque, unsigned isr_bits);
 } VirtioTransportOps;
@@ -199,7 +204,14 @@ struct VirtIODevice {
 
     const VirtioTransportOps *transport;
     void *transport_opaque;
+
+    /* protected by lock: who hears about device writes to guest RAM (NULL: nobody) */
+    VirtioDirtyFn *dirty_fn;
+    void *dirty_opaque;
 };
+
+/* Install (or remove, fn NULL) the dirty hook; takes vdev->lock. */
+void virtio_set_dirty_hook(VirtIODevice *vdev, VirtioDirtyFn *fn, void *opaque);
 
 /* Initialise vdev (embedded in the device struct) with nr_queues of num_max each. */
 void virtio_init(VirtIODevice *vdev, const char *name, uint32_t device_id,

@@ -1,0 +1,104 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ * Copyright (c) 2026 The Godwit authors
+ *
+ * incoming.c: the destination. `-incoming URI` or `-incoming defer` plus
+ * migrate-incoming open the channel (migration/channel.c); the first connection
+ * starts a coroutine that loads the stream (mig_load_stream) into the registered
+ * sections, then starts the VM. A failed load ends the process as QEMU 7.2 does
+ * ("load of migration failed: <strerror>", exit status 1), after printing what
+ * exactly was wrong; tests install a hook instead.
+ */
+#include "util/osdep.h"
+#include "util/aio.h"
+#include "sysemu/sysemu.h"
+#include "sysemu/runstate.h"
+#include "qapi-events.h"
+#include "migration-int.h"
+
+void migration_set_in_status(MigrationState *s, MigrationStatus status)
+{
+    s->in_status = status;
+    if (s->caps[MIGRATION_CAPABILITY_EVENTS]) {
+        qapi_event_send_migration(status);
+    }
+}
+
+MigrationStatus migration_incoming_status(MigrationState *s)
+{
+    return s->in_status;
+}
+
+void migration_incoming_set_fail_hook(MigrationState *s, void (*fn)(void *, const Error *),
+                                      void *opaque)
+{
+    s->fail_hook = fn;
+    s->fail_opaque = opaque;
+}
+
+static void coroutine_fn migration_incoming_co(void *opaque)
+{
+    MigrationState *s = opaque;
+    Error *err = NULL;
+    int ret = mig_load_stream(s->reg, s->in_f, &err);
+
+    mig_stream_free(s->in_f);
+    s->in_f = NULL;
+    s->in_co = NULL;
+    if (ret < 0) {
+        migration_set_in_status(s, MIGRATION_STATUS_FAILED);
+        if (s->fail_hook) {
+            s->fail_hook(s->fail_opaque, err);
+            error_free(err);
+            return;
+        }
+        error_report_err(err);
+        error_report("load of migration failed: %s", strerror(-ret));
+        fflush(stdout);
+        exit(EXIT_FAILURE);
+    }
+    s->vm_ops->start(s->vm_opaque);
+    migration_set_in_status(s, MIGRATION_STATUS_COMPLETED);
+}
+
+static void migration_incoming_accept(void *opaque, int fd)
+{
+    MigrationState *s = opaque;
+
+    migration_set_in_status(s, MIGRATION_STATUS_ACTIVE);
+    s->in_f = mig_stream_new_input(fd);
+    s->in_co = qemu_coroutine_create(migration_incoming_co, s);
+    aio_co_enter(qemu_get_aio_context(), s->in_co);
+}
+
+bool migration_incoming_fd(MigrationState *s, int fd, Error **errp)
+{
+    if (s->in_status != MIGRATION_STATUS_NONE) {
+        error_setg(errp, "The incoming migration has already been started");
+        close(fd);
+        return false;
+    }
+    migration_incoming_accept(s, fd);
+    return true;
+}
+
+bool migration_incoming_uri(MigrationState *s, const char *uri, Error **errp)
+{
+    if (s->in_status != MIGRATION_STATUS_NONE || s->listener) {
+        error_setg(errp, "The incoming migration has already been started");
+        return false;
+    }
+    migration_set_in_status(s, MIGRATION_STATUS_SETUP);
+    s->listener = mig_channel_listen(uri, migration_incoming_accept, s, errp);
+    if (!s->listener) {
+        s->in_status = MIGRATION_STATUS_NONE;
+        return false;
+    }
+    return true;
+}
+
+/* The hook system/main.c calls for -incoming URI (not "defer"). */
+bool migration_incoming_start(const char *uri, Error **errp)
+{
+    return migration_incoming_uri(migrate_get_current(), uri, errp);
+}
