@@ -261,6 +261,7 @@ int main(int argc, char **argv)
         main_write_pidfile();
     }
     monitor_init_globals();
+    monitor_hold_input(true);
     main_init_accel();
     main_create_chardevs_and_monitors();
     main_default_monitor();
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
     main_check(blockdev_init_cmdline(&vl.cfg, &err), &err);
     main_check(device_init_cmdline(&vl.cfg, &err), &err);
     main_initial_runstate();
+    monitor_hold_input(false);
     main_daemon_ready();
 
     while (!qemu_system_exit_requested()) {

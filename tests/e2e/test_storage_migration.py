@@ -110,12 +110,22 @@ def reference(path, mib, seed):
         f.truncate(DISK_MIB * MiB)
 
 
-def same_as_source(src_img, dst_img):
+def same_as_source(dst, src_img, dst_img):
     """Before the destination runs, its disk must equal the (stopped) source's."""
+    # stop flushes every node (QEMU's vm_stop does too) so that another process sees it
+    check(dst.cmd('stop') == {'return': {}}, 'destination: stop (flushes)')
     r = subprocess.run([QEMU_IMG, 'compare', '-U', src_img, dst_img], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
     check(r.returncode == 0, 'qemu-img compare -U: destination image == source image at '
           'the switch-over (%s)' % r.stdout.decode().strip())
+
+
+def kill(vm):
+    """Kill vm; if it had died by itself, show how."""
+    if vm.proc.poll() is not None and vm.proc.returncode != 0 and vm.proc.stderr:
+        err = vm.proc.stderr.read().decode(errors='replace')
+        print('    process exited with %s: %s' % (vm.proc.returncode, err[-2000:]))
+    vm.kill()
 
 
 def finish(vm, timeout=120):
@@ -156,7 +166,10 @@ def src_mirror(src, nbd_port, copy_mode):
     if copy_mode:
         args['copy-mode'] = copy_mode
     t0 = time.time()
-    check(src.cmd('blockdev-mirror', args) == {'return': {}}, 'source: blockdev-mirror')
+    r = src.cmd('blockdev-mirror', args)
+    if not check(r == {'return': {}}, 'source: blockdev-mirror'):
+        print('    %s' % r)
+
     ev = src.qmp.event_wait('BLOCK_JOB_READY', 120)
     check(ev['data']['device'] == 'drive-virtio-disk0', 'source: BLOCK_JOB_READY (%.2f s)'
           % (time.time() - t0))
@@ -226,7 +239,7 @@ def run_copy_storage(tmp, name, seed, copy_mode, pause_before_switchover):
         check(ev['data'] == {'id': 'libvirt-nbd-disk0'}, 'destination: BLOCK_EXPORT_DELETED')
         check(dst.cmd('query-status')['return']['status'] == 'paused',
               'destination: paused after the migration (-S)')
-        same_as_source(src_img, dst_img)
+        same_as_source(dst, src_img, dst_img)
         check(dst.cmd('cont') == {'return': {}}, 'destination: cont')
         check(dst.cmd('query-status')['return']['status'] == 'running', 'destination: running')
         src.cmd('quit')
@@ -242,8 +255,8 @@ def run_copy_storage(tmp, name, seed, copy_mode, pause_before_switchover):
         check(r.returncode == 0, 'destination image == reference pattern')
         return total, info.get('downtime')
     finally:
-        src.kill()
-        dst.kill()
+        kill(src)
+        kill(dst)
 
 
 def run_postcopy_storage(tmp, seed=23):
@@ -301,7 +314,7 @@ def run_postcopy_storage(tmp, seed=23):
               % (switch, info.get('downtime'), pulled), flush=True)
         check(src.cmd('block-export-del', {'id': 'src-disk'}) == {'return': {}},
               'source: block-export-del')
-        same_as_source(src_img, dst_img)
+        same_as_source(dst, src_img, dst_img)
         check(dst.cmd('cont') == {'return': {}}, 'destination: cont')
         src.cmd('quit')
         finish(src, 30)
@@ -313,9 +326,9 @@ def run_postcopy_storage(tmp, seed=23):
         info = subprocess.run([QEMU_IMG, 'info', dst_img], stdout=subprocess.PIPE).stdout
         check(b'backing file' not in info, 'destination image has no backing file')
     finally:
-        src.kill()
+        kill(src)
         if dst:
-            dst.kill()
+            kill(dst)
 
 
 def main():
