@@ -41,6 +41,17 @@ struct QEMUBH {
     QEMUBH *next;             /* link in ctx->bh_list while BH_PENDING */
 };
 
+/*
+ * The BHs one aio_bh_poll() took from bh_list and has not run yet. A BH may
+ * poll the context itself (vm_stop drains devices from a BH); the nested
+ * aio_bh_poll() then runs what the outer one still holds first, or a BH the
+ * nested poll waits for (a request's completion) would never run.
+ */
+typedef struct BHSlice {
+    QEMUBH *head;
+    struct BHSlice *next;     /* younger (nested) slice */
+} BHSlice;
+
 typedef struct AioHandler {
     int fd;
     IOHandler *io_read;
@@ -66,6 +77,7 @@ struct AioContext {
     GHashTable *handlers;     /* fd -> AioHandler */
     GSList *deleted_handlers; /* freed when no dispatch is walking */
     int walking;
+    BHSlice *bh_slices;       /* oldest first: aio_bh_poll() calls in progress */
     TimerListGroup *tlg;
     ThreadPool *thread_pool;
 };
@@ -371,11 +383,24 @@ static void *aio_take_list(void **head, size_t next_offset)
 
 static bool aio_bh_poll(AioContext *ctx)
 {
-    QEMUBH *bh = aio_take_list((void **)&ctx->bh_list, offsetof(QEMUBH, next));
+    BHSlice slice = { aio_take_list((void **)&ctx->bh_list, offsetof(QEMUBH, next)), NULL };
+    BHSlice **tail = &ctx->bh_slices;
     bool progress = false;
 
-    while (bh) {
-        QEMUBH *next = bh->next;
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    *tail = &slice;
+    /* outer slices first: their BHs were scheduled before ours */
+    while (ctx->bh_slices) {
+        BHSlice *s = ctx->bh_slices;
+        QEMUBH *bh = s->head;
+
+        if (!bh) {
+            ctx->bh_slices = s->next;
+            continue;
+        }
+        s->head = bh->next;
         unsigned old = __atomic_fetch_and(&bh->flags, ~(BH_SCHEDULED | BH_PENDING),
                                           __ATOMIC_SEQ_CST);
 
@@ -390,7 +415,6 @@ static bool aio_bh_poll(AioContext *ctx)
             }
             progress = true;
         }
-        bh = next;
     }
     return progress;
 }

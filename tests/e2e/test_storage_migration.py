@@ -99,6 +99,8 @@ def wait_migration(vm, states, timeout=60):
     except (TimeoutError, socket.timeout):
         pass
     print('    no MIGRATION %s; query-migrate: %s' % (states, vm.cmd('query-migrate')))
+    if os.environ.get('GODWIT_STALL_GDB'):
+        subprocess.run(['gdb', '-p', str(vm.proc.pid), '-batch', '-ex', 'thread apply all bt'])
     return None
 
 
