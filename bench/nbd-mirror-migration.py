@@ -3,7 +3,7 @@
 # Copyright (c) 2026 The Godwit authors
 """The storage part of `virsh migrate --copy-storage-all`, guest-less, godwit
 against Debian's qemu-system-x86_64 7.2: two processes of the same program with
-`-machine none -accel qtest`, the source with a qcow2 disk full of data, the
+`-machine none` (godwit -accel qtest, QEMU tcg), the source with a qcow2 disk full of data, the
 destination (-incoming defer) with an empty qcow2 of the same size exported over
 NBD (nbd-server-start on a unix socket, block-export-add writable). The source
 does blockdev-add nbd + raw, blockdev-mirror sync=full, waits for
@@ -27,7 +27,8 @@ SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(SRC, 'tests'))
 from qmp import VM   # noqa: E402
 
-BASE = ['-machine', 'none', '-nodefaults', '-display', 'none', '-accel', 'qtest']
+BASE = ['-machine', 'none', '-nodefaults', '-display', 'none']
+ACCEL = {'godwit': ['-accel', 'qtest'], 'qemu': ['-accel', 'tcg']}   # Debian's QEMU has no qtest
 
 
 def node(path):
@@ -40,7 +41,7 @@ def ok(r, what):
         raise RuntimeError('%s: %r' % (what, r))
 
 
-def one_run(binary, tmp, src_img, size_mib):
+def one_run(who, binary, tmp, src_img, size_mib):
     dst_img = os.path.join(tmp, 'dst.qcow2')
     sock, mig = os.path.join(tmp, 'nbd.sock'), os.path.join(tmp, 'mig.sock')
     for p in (dst_img, sock, mig):
@@ -48,8 +49,9 @@ def one_run(binary, tmp, src_img, size_mib):
             os.unlink(p)
     subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', dst_img, '%dM' % size_mib],
                    check=True)
-    dst = VM(binary, BASE + ['-blockdev', node(dst_img), '-incoming', 'defer']).launch()
-    src = VM(binary, BASE + ['-blockdev', node(src_img)]).launch()
+    base = BASE + ACCEL[who]
+    dst = VM(binary, base + ['-blockdev', node(dst_img), '-incoming', 'defer']).launch()
+    src = VM(binary, base + ['-blockdev', node(src_img)]).launch()
     try:
         ok(dst.cmd('nbd-server-start', {'addr': {'type': 'unix', 'data': {'path': sock}}}),
            'nbd-server-start')
@@ -110,7 +112,7 @@ def main():
                        check=True, stdout=subprocess.DEVNULL)
         for _ in range(a.n):
             for who, binary in (('godwit', godwit), ('qemu', qemu)):
-                res[who].append(one_run(binary, tmp, src_img, a.z))
+                res[who].append(one_run(who, binary, tmp, src_img, a.z))
     print('%d MiB qcow2 disk, %d rounds (medians)' % (a.z, a.n))
     print('%-8s %12s %12s %14s' % ('', 'ready s', 'total s', 'downtime ms'))
     med = {}
