@@ -3,7 +3,7 @@
  * Copyright (c) 2026 The Godwit authors
  *
  * HMP: block devices. info block, qemu-io, block_resize, snapshot_blkdev,
- * commit. Handlers only format: the work is done by qmp_*() and the block
+ * commit, and the NBD server (nbd_server_start/add/remove/stop). Handlers only format: the work is done by qmp_*() and the block
  * monitor helpers. qemu-io's output goes to our stdout, not to the monitor
  * (QEMU behaves so and iotests capture it there).
  */
@@ -17,6 +17,7 @@
 #include "monitor/hmp.h"
 #include "block/monitor/block-monitor.h"
 #include "tools/io-cmds.h"
+#include "nbd/nbd.h"
 #include "qapi-commands.h"
 
 /* ---- info block ---- */
@@ -310,6 +311,71 @@ static void hmp_commit(Monitor *mon, const QDict *qdict)
     }
 }
 
+/* ---- NBD server ---- */
+
+static void hmp_nbd_server_add_device(const char *device, const char *name, bool writable,
+                                      Error **errp)
+{
+    NbdServerAddOptions export = {
+        .device = (char *)device, .name = (char *)name,
+        .has_writable = true, .writable = writable,
+    };
+
+    qmp_nbd_server_add(&export, errp);
+}
+
+/* -a exports every device with a medium (writable with -w); one failure stops all. */
+static void hmp_nbd_server_start(Monitor *mon, const QDict *qdict)
+{
+    bool writable = qdict_get_try_bool(qdict, "writable", false);
+    g_autoptr(SocketAddress) addr = NULL;
+    Error *err = NULL;
+
+    addr = socket_parse(qdict_get_str(qdict, "uri"), &err);
+    if (addr && nbd_server_start(addr, 0, &err) && qdict_get_try_bool(qdict, "all", false)) {
+        BlockInfoList *list = qmp_query_block(NULL);
+
+        for (BlockInfoList *l = list; l && !err; l = l->next) {
+            if (l->value->inserted) {
+                hmp_nbd_server_add_device(l->value->device, NULL, writable, &err);
+            }
+        }
+        if (err) {
+            qmp_nbd_server_stop(NULL);
+        }
+        qapi_free_BlockInfoList(list);
+    }
+    hmp_handle_error(mon, err);
+}
+
+static void hmp_nbd_server_add(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+
+    hmp_nbd_server_add_device(qdict_get_str(qdict, "device"), qdict_get_try_str(qdict, "name"),
+                              qdict_get_try_bool(qdict, "writable", false), &err);
+    hmp_handle_error(mon, err);
+}
+
+static void hmp_nbd_server_remove(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+
+    qmp_nbd_server_remove(qdict_get_str(qdict, "name"), true,
+                          qdict_get_try_bool(qdict, "force", false)
+                              ? BLOCK_EXPORT_REMOVE_MODE_HARD : BLOCK_EXPORT_REMOVE_MODE_SAFE,
+                          &err);
+    hmp_handle_error(mon, err);
+}
+
+static void hmp_nbd_server_stop(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+
+    qmp_nbd_server_stop(&err);
+    hmp_handle_error(mon, err);
+}
+
 const HMPCommand hmp_info_cmds_block[] = {
     { "block", "nodes:-n,verbose:-v,device:B?", "[-n] [-v] [device]",
       "show info of one block device or all block devices "
@@ -333,5 +399,13 @@ const HMPCommand hmp_cmds_block[] = {
       "default format is qcow2.  The -n flag requests QEMU\n\t\t\tto reuse the image "
       "found in new-image-file, instead of\n\t\t\trecreating it from scratch.",
       hmp_snapshot_blkdev },
+    { "nbd_server_start", "all:-a,writable:-w,uri:s", "nbd_server_start [-a] [-w] host:port",
+      "serve block devices on the given host and port", hmp_nbd_server_start },
+    { "nbd_server_add", "writable:-w,device:B,name:s?", "nbd_server_add [-w] device [name]",
+      "export a block device via NBD", hmp_nbd_server_add },
+    { "nbd_server_remove", "force:-f,name:s", "nbd_server_remove [-f] name",
+      "remove an export previously exposed via NBD", hmp_nbd_server_remove },
+    { "nbd_server_stop", "", "nbd_server_stop",
+      "stop serving block devices using the NBD protocol", hmp_nbd_server_stop },
     { NULL },
 };

@@ -440,7 +440,7 @@ static void hmp_chr_read(void *opaque, const uint8_t *buf, size_t len)
     for (size_t i = 0; i < len && !qemu_system_exit_requested(); i++) {
         hmp_input_byte(mon, buf[i]);
     }
-    qemu_chr_accept_input(mon->chr, true);
+    qemu_chr_accept_input(mon->chr, !monitor_input_held());
 }
 
 static void hmp_chr_event(void *opaque, CharEvent event)

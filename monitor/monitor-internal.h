@@ -39,6 +39,8 @@ struct Monitor {
 
 /* monitor.c */
 void monitor_register(Monitor *mon);
+/* monitor_hold_input() is in force: leave the chardev's input paused. */
+bool monitor_input_held(void);
 Monitor *monitor_set_cur(Monitor *mon);         /* returns the previous one */
 void monitor_write_raw(Monitor *mon, const char *buf, size_t len);
 void monitor_free(Monitor *mon);

@@ -13,6 +13,7 @@
 
 static GPtrArray *monitors;         /* Monitor *, in creation order */
 static Monitor *cur_mon;
+static bool monitors_held;          /* startup: read no input yet */
 
 void monitor_register(Monitor *mon)
 {
@@ -20,6 +21,25 @@ void monitor_register(Monitor *mon)
         monitors = g_ptr_array_new();
     }
     g_ptr_array_add(monitors, mon);
+    if (monitors_held && mon->chr) {
+        qemu_chr_accept_input(mon->chr, false);
+    }
+}
+
+void monitor_hold_input(bool hold)
+{
+    monitors_held = hold;
+    for (guint i = 0; monitors && i < monitors->len; i++) {
+        Monitor *mon = g_ptr_array_index(monitors, i);
+        if (mon->chr) {
+            qemu_chr_accept_input(mon->chr, !hold);
+        }
+    }
+}
+
+bool monitor_input_held(void)
+{
+    return monitors_held;
 }
 
 Monitor *monitor_cur(void)

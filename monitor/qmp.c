@@ -145,7 +145,7 @@ static void qmp_run_queue(Monitor *mon)
     }
     mon->busy = false;
     if (mon->chr) {
-        qemu_chr_accept_input(mon->chr, true);
+        qemu_chr_accept_input(mon->chr, !monitor_input_held());
     }
 }
 

@@ -69,6 +69,21 @@ BlockBackend *nbd_export_blk(NBDExport *exp)
     return exp->blk;
 }
 
+bool nbd_export_is_removed(NBDExport *exp)
+{
+    return exp->removed;
+}
+
+unsigned nbd_export_client_count(NBDExport *exp)
+{
+    unsigned n = 0;
+
+    for (GList *l = nbd_clients; l; l = l->next) {
+        n += ((NBDClient *)l->data)->exp == exp;
+    }
+    return n;
+}
+
 void nbd_export_ref(NBDExport *exp)
 {
     exp->refcnt++;
@@ -79,6 +94,9 @@ void nbd_export_unref(NBDExport *exp)
     assert(exp->refcnt > 0);
     if (--exp->refcnt) {
         return;
+    }
+    for (unsigned i = 0; i < exp->nr_bitmaps; i++) {
+        bdrv_dirty_bitmap_set_busy(exp->bitmaps[i], false);
     }
     blk_unref(exp->blk);
     if (exp->deleted) {
@@ -103,26 +121,41 @@ static BdrvDirtyBitmap *nbd_find_bitmap(BlockDriverState *bs, const char *name)
     return NULL;
 }
 
-static bool nbd_export_add_bitmaps(NBDExport *exp, const char *const *names, Error **errp)
+static bool nbd_export_add_bitmaps(NBDExport *exp, const NBDExportOptions *o, Error **errp)
 {
+    const char *const *names = o->bitmaps;
     unsigned n = names ? g_strv_length((char **)names) : 0;
 
     exp->bitmaps = g_new0(BdrvDirtyBitmap *, n + 1);
     exp->bitmap_names = g_new0(char *, n + 1);
     for (unsigned i = 0; i < n; i++) {
-        BdrvDirtyBitmap *bm = nbd_find_bitmap(blk_bs(exp->blk), names[i]);
+        BdrvDirtyBitmap *bm = o->bitmap_objs ? o->bitmap_objs[i] : NULL;
+        BlockDriverState *bs = blk_bs(exp->blk);
+
         if (!bm) {
-            error_setg(errp, "Bitmap '%s' is not found", names[i]);
+            bm = nbd_find_bitmap(bs, names[i]);
+            if (!bm) {
+                error_setg(errp, "Bitmap '%s' is not found", names[i]);
+                return false;
+            }
+            bs = bdrv_dirty_bitmap_bs(bm);
+        }
+        if (!bdrv_dirty_bitmap_check(bm, BDRV_BITMAP_ALLOW_RO, errp)) {
             return false;
         }
-        if ((exp->eflags & NBD_FLAG_READ_ONLY) && bdrv_dirty_bitmap_enabled(bm)) {
+        if ((exp->eflags & NBD_FLAG_READ_ONLY) && bdrv_is_writable(bs) &&
+            bdrv_dirty_bitmap_enabled(bm)) {
             error_setg(errp, "Enabled bitmap '%s' incompatible with readonly export", names[i]);
             return false;
         }
         exp->bitmaps[i] = bm;
         exp->bitmap_names[i] = g_strdup_printf("qemu:dirty-bitmap:%s", names[i]);
-        exp->nr_bitmaps++;
     }
+    /* Busy only once all are found, so that a failure has nothing to undo. */
+    for (unsigned i = 0; i < n; i++) {
+        bdrv_dirty_bitmap_set_busy(exp->bitmaps[i], true);
+    }
+    exp->nr_bitmaps = n;
     return true;
 }
 
@@ -168,7 +201,7 @@ NBDExport *nbd_export_add(BlockBackend *blk, const NBDExportOptions *o, Error **
     if (o->multi_conn > 0 || (o->multi_conn < 0 && readonly)) {
         exp->eflags |= NBD_FLAG_CAN_MULTI_CONN;
     }
-    if (!nbd_export_add_bitmaps(exp, o->bitmaps, errp)) {
+    if (!nbd_export_add_bitmaps(exp, o, errp)) {
         exp->deleted = NULL;
         nbd_export_unref(exp);
         return NULL;

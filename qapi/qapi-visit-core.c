@@ -243,7 +243,7 @@ static bool in_uint_range(QObject *obj, const char *path, uint64_t max, const ch
     bool qapi_in_##name(QObject *obj, const char *path, ctype *out, Error **errp)   \
     {                                                                               \
         int64_t v;                                                                  \
-        if (!in_int_range(obj, path, min, max, #name, &v, errp)) {                  \
+        if (!in_int_range(obj, path, min, max, #ctype, &v, errp)) {                 \
             return false;                                                           \
         }                                                                           \
         *out = (ctype)v;                                                            \
@@ -253,7 +253,7 @@ static bool in_uint_range(QObject *obj, const char *path, uint64_t max, const ch
     bool qapi_in_##name(QObject *obj, const char *path, ctype *out, Error **errp)   \
     {                                                                               \
         uint64_t v;                                                                 \
-        if (!in_uint_range(obj, path, max, #name, &v, errp)) {                      \
+        if (!in_uint_range(obj, path, max, #ctype, &v, errp)) {                     \
             return false;                                                           \
         }                                                                           \
         *out = (ctype)v;                                                            \

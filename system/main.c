@@ -272,6 +272,7 @@ int main(int argc, char **argv)
         main_write_pidfile();
     }
     monitor_init_globals();
+    monitor_hold_input(true);
     main_init_accel();
     main_create_chardevs();
     main_init_qtest();
@@ -281,6 +282,7 @@ int main(int argc, char **argv)
     main_create_monitors();
     main_default_monitor();
     main_initial_runstate();
+    monitor_hold_input(false);
     main_daemon_ready();
 
     while (!qemu_system_exit_requested()) {

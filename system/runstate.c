@@ -6,6 +6,7 @@
  * and the QMP commands that drive them.
  */
 #include "util/osdep.h"
+#include "block/block.h"
 #include "sysemu/runstate.h"
 #include "qapi-commands.h"
 #include "qapi-events.h"
@@ -88,6 +89,12 @@ static void vm_state_notify(bool running, RunState state)
     }
 }
 
+/*
+ * Once the devices have stopped (their handlers drain them), settle every node
+ * and write out what the formats cache, as QEMU's vm_stop does: a stopped
+ * migration source leaves a complete image behind, and other processes
+ * (qemu-img -U, a destination sharing the storage) see what the guest wrote.
+ */
 int vm_stop(RunState state)
 {
     if (runstate_is_running()) {
@@ -99,7 +106,8 @@ int vm_stop(RunState state)
         job_cycle_pause_all();
         bdrv_flush_all();
     }
-    return 0;
+    bdrv_drain_all();
+    return bdrv_flush_all();
 }
 
 void vm_start(void)

@@ -102,18 +102,21 @@ ImageInfo *block_image_info(BlockDriverState *bs, Error **errp)
 static BlockDirtyInfoList *dirty_bitmap_info(BlockDriverState *bs)
 {
     BlockDirtyInfoList *head = NULL, **tail = &head;
+    g_autoptr(GPtrArray) list = bdrv_query_dirty_bitmaps(bs);
 
-    for (GSList *l = bs->dirty_bitmaps; l; l = l->next) {
-        BdrvDirtyBitmap *bm = l->data;
+    /* QEMU lists the newest bitmap first */
+    for (guint i = list->len; i-- > 0;) {
+        BdrvDirtyBitmapInfo *bi = g_ptr_array_index(list, i);
         BlockDirtyInfo *d = g_new0(BlockDirtyInfo, 1);
 
-        d->name = g_strdup(bdrv_dirty_bitmap_name(bm));
-        d->count = bdrv_get_dirty_count(bm);
-        d->granularity = bdrv_dirty_bitmap_granularity(bm);
-        d->recording = bdrv_dirty_bitmap_recording(bm);
-        d->busy = bdrv_dirty_bitmap_busy(bm);
-        d->persistent = bdrv_dirty_bitmap_get_persistence(bm);
-        d->has_inconsistent = d->inconsistent = bdrv_dirty_bitmap_inconsistent(bm);
+        d->name = g_strdup(bi->name);
+        d->count = bi->count;
+        d->granularity = bi->granularity;
+        d->recording = bi->recording;
+        d->busy = bi->busy;
+        d->persistent = bi->persistent;
+        d->has_inconsistent = bi->inconsistent;
+        d->inconsistent = bi->inconsistent;
         *tail = g_new0(BlockDirtyInfoList, 1);
         (*tail)->value = d;
         tail = &(*tail)->next;

@@ -91,6 +91,13 @@ const char *bdrv_get_device_name(const BlockDriverState *bs);
 const char *bdrv_get_device_or_node_name(const BlockDriverState *bs);
 bool bdrv_is_read_only(BlockDriverState *bs);
 bool bdrv_is_writable(BlockDriverState *bs);
+/*
+ * Take over an image that was opened inactive (BDRV_O_INACTIVE: owned by a
+ * migration peer) on bs and every node below it, so that it may be written.
+ * Block exports do this: the destination of a storage migration receives the
+ * disk over NBD before the switch-over.
+ */
+void bdrv_activate(BlockDriverState *bs);
 int bdrv_get_flags(BlockDriverState *bs);
 bool bdrv_is_inserted(BlockDriverState *bs);
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);

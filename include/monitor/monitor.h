@@ -60,6 +60,15 @@ int monitor_fd_get(Monitor *mon, const char *name, Error **errp);
 void monitor_cleanup(void);
 
 /*
+ * Startup: read no monitor input while the command line's block devices and
+ * devices are set up. Opening an image polls the main loop, and a command run
+ * from inside that poll would see a half-built VM (an export of a node still
+ * being opened, an incoming migration before the machine's sections exist).
+ * Monitors created while held start held.
+ */
+void monitor_hold_input(bool hold);
+
+/*
  * Run one HMP command line as human-monitor-command does and return everything
  * it printed ("\r\n" line ends). Errors are part of the output, not of errp.
  */

@@ -101,6 +101,12 @@ typedef struct NBDExportOptions {
     bool writable;
     bool allocation_depth;      /* offer qemu:allocation-depth */
     const char *const *bitmaps; /* NULL-terminated names, offered as qemu:dirty-bitmap:N */
+    /*
+     * NULL, or one entry per name: a bitmap the caller already found (QMP's
+     * {node, name} form) or NULL to look the name up on the exported node and
+     * down its filter/backing chain. Exported bitmaps are busy while the export lives.
+     */
+    struct BdrvDirtyBitmap *const *bitmap_objs;
     int multi_conn;             /* 1 on, 0 off, -1 auto (on when read-only) */
     /* Called once when the export is gone (removed and its last client left). */
     void (*deleted)(void *opaque);
@@ -131,7 +137,10 @@ void nbd_server_set_client_closed_hook(void (*hook)(void *opaque), void *opaque)
 /*
  * Export blk (a reference is taken) under o->name. Errors in QEMU's words:
  * "NBD server already has export named '%s'", "Bitmap '%s' is not found",
- * "Enabled bitmap '%s' incompatible with readonly export", "Cannot get size of '...'".
+ * the busy/inconsistent bitmap errors of bdrv_dirty_bitmap_check(),
+ * "Enabled bitmap '%s' incompatible with readonly export" (an enabled bitmap on a
+ * writable node cannot be exported read-only: it would change under the client),
+ * "Failed to determine the NBD export's length".
  * The export does not need a running server (qemu-nbd adds it first).
  */
 NBDExport *nbd_export_add(BlockBackend *blk, const NBDExportOptions *o, Error **errp);
@@ -143,6 +152,10 @@ NBDExport *nbd_export_find(const char *name);
  */
 bool nbd_export_remove(const char *name, bool hard, Error **errp);
 const char *nbd_export_name(NBDExport *exp);
+/* Removed but still held by connected clients (query-block-exports' shutting-down). */
+bool nbd_export_is_removed(NBDExport *exp);
+/* Clients attached to exp now. */
+unsigned nbd_export_client_count(NBDExport *exp);
 BlockBackend *nbd_export_blk(NBDExport *exp);
 
 #endif /* GODWIT_NBD_H */

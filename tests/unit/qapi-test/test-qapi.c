@@ -126,7 +126,7 @@ static void test_argument_errors(void)
     check("{'execute': 'test-args', 'arguments': {'device': 'd', 'speed': 1.5}}",
           ERR("Invalid parameter type for 'speed', expected: integer"));
     check("{'execute': 'test-args', 'arguments': {'device': 'd', 'speed': 1, 'level': 128}}",
-          ERR("Parameter 'level' expects int8"));
+          ERR("Parameter 'level' expects int8_t"));
     check("{'execute': 'test-args', 'arguments': {'device': 'd', 'speed': 1, 'color': 'pink'}}",
           ERR("Parameter 'color' does not accept value 'pink'"));
     check("{'execute': 'test-args', 'arguments': {'device': 'd', 'speed': 1, 'names': ['a', 1]}}",
