@@ -33,61 +33,52 @@ static void coroutine_fn create_co_entry(void *opaque)
     aio_notify(qemu_get_aio_context());
 }
 
-int bdrv_create(const BlockDriver *drv, const char *filename, QDict *opts, Error **errp)
+/* Run c in a coroutine (or inline if we are in one) and turn its result into errp. */
+static int create_run(CreateCo *c, const char *what, Error **errp)
 {
     g_autoptr(QDict) empty = NULL;
+
+    if (!c->opts) {
+        c->opts = empty = qdict_new();
+    }
+    if (qemu_in_coroutine()) {
+        create_co_entry(c);
+    } else {
+        qemu_coroutine_enter(qemu_coroutine_create(create_co_entry, c));
+        AIO_WAIT_WHILE(qemu_get_aio_context(), !c->done);
+    }
+    if (c->ret < 0) {
+        if (c->err) {
+            error_propagate(errp, c->err);
+        } else {
+            error_setg_errno(errp, -c->ret, "Could not create %s", what);
+        }
+    }
+    return c->ret;
+}
+
+int bdrv_create(const BlockDriver *drv, const char *filename, QDict *opts, Error **errp)
+{
     CreateCo c = { .drv = drv, .filename = filename, .opts = opts };
+    g_autofree char *what = g_strdup_printf("'%s'", filename);
 
     if (!drv->co_create_opts) {
         error_setg(errp, "Driver '%s' does not support image creation", drv->format_name);
         return -ENOTSUP;
     }
-    if (!c.opts) {
-        c.opts = empty = qdict_new();
-    }
-    if (qemu_in_coroutine()) {
-        create_co_entry(&c);
-    } else {
-        qemu_coroutine_enter(qemu_coroutine_create(create_co_entry, &c));
-        AIO_WAIT_WHILE(qemu_get_aio_context(), !c.done);
-    }
-    if (c.ret < 0) {
-        if (c.err) {
-            error_propagate(errp, c.err);
-        } else {
-            error_setg_errno(errp, -c.ret, "Could not create '%s'", filename);
-        }
-    }
-    return c.ret;
+    return create_run(&c, what, errp);
 }
 
 int bdrv_create_node(const BlockDriver *drv, BlockDriverState *file, QDict *opts,
                      Error **errp)
 {
-    g_autoptr(QDict) empty = NULL;
     CreateCo c = { .drv = drv, .file = file, .opts = opts };
 
     if (!drv->co_create_node) {
         error_setg(errp, "Driver '%s' does not support image creation", drv->format_name);
         return -ENOTSUP;
     }
-    if (!c.opts) {
-        c.opts = empty = qdict_new();
-    }
-    if (qemu_in_coroutine()) {
-        create_co_entry(&c);
-    } else {
-        qemu_coroutine_enter(qemu_coroutine_create(create_co_entry, &c));
-        AIO_WAIT_WHILE(qemu_get_aio_context(), !c.done);
-    }
-    if (c.ret < 0) {
-        if (c.err) {
-            error_propagate(errp, c.err);
-        } else {
-            error_setg_errno(errp, -c.ret, "Could not create the image");
-        }
-    }
-    return c.ret;
+    return create_run(&c, "the image", errp);
 }
 
 int bdrv_create_file(const char *filename, QDict *opts, Error **errp)
