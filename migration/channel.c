@@ -176,6 +176,11 @@ int mig_listener_port(MigListener *l)
     return l->fd >= 0 ? socket_get_port(l->fd, NULL) : -1;
 }
 
+SocketAddress *mig_listener_address(MigListener *l)
+{
+    return l->fd >= 0 ? socket_local_address(l->fd, NULL) : NULL;
+}
+
 void mig_listener_free(MigListener *l)
 {
     if (!l) {

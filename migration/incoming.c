@@ -36,6 +36,41 @@ void migration_incoming_set_fail_hook(MigrationState *s, void (*fn)(void *, cons
     s->fail_opaque = opaque;
 }
 
+/*
+ * query-migrate's socket-address: where the destination listens (the real port
+ * for tcp:HOST:0), until the incoming migration is over.
+ */
+QmpSocketAddressList *migration_incoming_socket_address(MigrationState *s)
+{
+    g_autoptr(SocketAddress) addr = NULL;
+    QmpSocketAddress *qa;
+
+    if (!s->listener || s->in_status == MIGRATION_STATUS_COMPLETED ||
+        s->in_status == MIGRATION_STATUS_FAILED) {
+        return NULL;
+    }
+    addr = mig_listener_address(s->listener);
+    if (!addr) {
+        return NULL;
+    }
+    qa = g_new0(QmpSocketAddress, 1);
+    if (addr->type == SOCKET_ADDRESS_TYPE_UNIX) {
+        qa->q_type = QMP_SOCKET_ADDRESS_TYPE_UNIX;
+        qa->u.q_unix.path = g_strdup(addr->u.q_unix.path);
+    } else {
+        qa->q_type = QMP_SOCKET_ADDRESS_TYPE_INET;
+        qa->u.inet.host = g_strdup(addr->u.inet.host);
+        qa->u.inet.port = g_strdup(addr->u.inet.port);
+        qa->u.inet.has_ipv4 = addr->u.inet.ipv4;
+        qa->u.inet.ipv4 = addr->u.inet.ipv4;
+        qa->u.inet.has_ipv6 = addr->u.inet.ipv6;
+        qa->u.inet.ipv6 = addr->u.inet.ipv6;
+    }
+    QmpSocketAddressList *list = g_new0(QmpSocketAddressList, 1);
+    list->value = qa;
+    return list;
+}
+
 static void coroutine_fn migration_incoming_co(void *opaque)
 {
     MigrationState *s = opaque;
@@ -82,13 +117,20 @@ bool migration_incoming_fd(MigrationState *s, int fd, Error **errp)
     return true;
 }
 
-bool migration_incoming_uri(MigrationState *s, const char *uri, Error **errp)
+/*
+ * Listen on URI. migrate-incoming passes @setup: QEMU 7.2 then reports (and
+ * sends an event for) the setup state until the connection comes; `-incoming
+ * URI` on the command line stays in state none until then.
+ */
+bool migration_incoming_uri(MigrationState *s, const char *uri, bool setup, Error **errp)
 {
     if (s->in_status != MIGRATION_STATUS_NONE || s->listener) {
         error_setg(errp, "The incoming migration has already been started");
         return false;
     }
-    migration_set_in_status(s, MIGRATION_STATUS_SETUP);
+    if (setup) {
+        migration_set_in_status(s, MIGRATION_STATUS_SETUP);
+    }
     s->listener = mig_channel_listen(uri, migration_incoming_accept, s, errp);
     if (!s->listener) {
         s->in_status = MIGRATION_STATUS_NONE;
@@ -100,5 +142,5 @@ bool migration_incoming_uri(MigrationState *s, const char *uri, Error **errp)
 /* The hook system/main.c calls for -incoming URI (not "defer"). */
 bool migration_incoming_start(const char *uri, Error **errp)
 {
-    return migration_incoming_uri(migrate_get_current(), uri, errp);
+    return migration_incoming_uri(migrate_get_current(), uri, false, errp);
 }

@@ -50,6 +50,7 @@ struct MigrationState {
 
 void migration_set_status(MigrationState *s, MigrationStatus status);
 void migration_set_in_status(MigrationState *s, MigrationStatus status);
+QmpSocketAddressList *migration_incoming_socket_address(MigrationState *s);
 void migration_params_init(MigrationParameters *p);
 
 #endif /* GODWIT_MIGRATION_INT_H */

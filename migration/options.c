@@ -199,12 +199,10 @@ MigrationInfo *migration_query(MigrationState *s)
     int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
 
     if (s->status == MIGRATION_STATUS_NONE) {
+        info->socket_address = migration_incoming_socket_address(s);
         if (s->in_status != MIGRATION_STATUS_NONE) {
             info->has_status = true;
             info->status = s->in_status;
-            if (s->in_status == MIGRATION_STATUS_COMPLETED) {
-                info->has_total_time = true;
-            }
         }
         return info;
     }
@@ -320,7 +318,7 @@ void qmp_migrate_incoming(const char *uri, Error **errp)
         error_setg(errp, "'-incoming' was not specified on the command line");
         return;
     }
-    migration_incoming_uri(s, uri, errp);
+    migration_incoming_uri(s, uri, true, errp);
 }
 
 void qmp_migrate_cancel(Error **errp)

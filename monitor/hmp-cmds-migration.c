@@ -246,6 +246,18 @@ static void hmp_info_migrate(Monitor *mon, const QDict *qdict)
         monitor_printf(mon, "remaining disk: %" PRIu64 " kbytes\n", info->disk->remaining >> 10);
         monitor_printf(mon, "total disk: %" PRIu64 " kbytes\n", info->disk->total >> 10);
     }
+    if (info->socket_address) {
+        monitor_printf(mon, "socket address: [\n");
+        for (QmpSocketAddressList *l = info->socket_address; l; l = l->next) {
+            const QmpSocketAddress *a = l->value;
+            if (a->q_type == QMP_SOCKET_ADDRESS_TYPE_UNIX) {
+                monitor_printf(mon, "\tunix:%s\n", a->u.q_unix.path);
+            } else {
+                monitor_printf(mon, "\ttcp:%s:%s\n", a->u.inet.host, a->u.inet.port);
+            }
+        }
+        monitor_printf(mon, "]\n");
+    }
 }
 
 static void hmp_info_migrate_capabilities(Monitor *mon, const QDict *qdict)

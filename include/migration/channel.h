@@ -10,6 +10,7 @@
 
 #include "util/osdep.h"
 #include "util/error.h"
+#include "util/sockets.h"
 
 /* Outgoing: a connected, blocking fd, or -1 with errp set. */
 int mig_channel_connect(const char *uri, Error **errp);
@@ -24,6 +25,8 @@ typedef void MigAcceptFn(void *opaque, int fd);
 MigListener *mig_channel_listen(const char *uri, MigAcceptFn *cb, void *opaque, Error **errp);
 /* The TCP port listened on (port 0 asked for one), or -1. */
 int mig_listener_port(MigListener *l);
+/* Where a tcp: or unix: listener listens (the real port for tcp:HOST:0); else NULL. */
+SocketAddress *mig_listener_address(MigListener *l);
 void mig_listener_free(MigListener *l);
 
 #endif /* GODWIT_MIGRATION_CHANNEL_H */

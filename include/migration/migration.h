@@ -165,7 +165,7 @@ bool migration_test_drop_dirty_get(MigrationState *s);
 
 /* -incoming URI / migrate-incoming: listen or open, then load. */
 bool migration_incoming_start(const char *uri, Error **errp);     /* the binary's */
-bool migration_incoming_uri(MigrationState *s, const char *uri, Error **errp);
+bool migration_incoming_uri(MigrationState *s, const char *uri, bool setup, Error **errp);
 /* Load from a connected fd (tests). Takes fd. */
 bool migration_incoming_fd(MigrationState *s, int fd, Error **errp);
 /*
