@@ -34,6 +34,8 @@ typedef struct BlkMigDev {
     int64_t size;
     BdrvDirtyBitmap *bitmap;     /* source */
     int64_t cursor;              /* source: next bulk offset */
+    BlockDriverState *blocked;   /* source: the root node jobs may not touch meanwhile */
+    Error *blocker;              /* "block device is in use by migration" */
 } BlkMigDev;
 
 typedef struct BlkMig {
@@ -50,6 +52,11 @@ static void blk_mig_dev_free(gpointer p)
 
     if (d->bitmap) {
         bdrv_release_dirty_bitmap(d->bitmap);
+    }
+    if (d->blocked) {
+        bdrv_op_unblock_all(d->blocked, d->blocker);
+        bdrv_unref(d->blocked);
+        error_free(d->blocker);
     }
     blk_unref(d->blk);
     g_free(d->name);
@@ -117,6 +124,11 @@ static int blk_mig_save_setup(MigStream *f, void *opaque, MigSaveInfo *info, Err
         if (!d->bitmap) {
             return -EIO;
         }
+        /* Jobs, snapshots and resizes would change what we are copying (QEMU's words). */
+        d->blocked = blk_bs(blk);
+        bdrv_ref(d->blocked);
+        error_setg(&d->blocker, "block device is in use by migration");
+        bdrv_op_block_all(d->blocked, d->blocker);
         info->disk.total += d->size;
     }
     info->disk.remaining = info->disk.total;

@@ -127,8 +127,8 @@ void qmp_drive_mirror(DriveMirror *arg, Error **errp)
     int flags;
     int64_t size;
 
-    if (!bs) {
-        return;
+    if (!bs || bdrv_op_is_blocked(bs, errp)) {
+        return;     /* a busy source is refused before the target is created */
     }
     format = arg->format ? arg->format
                          : (mode == NEW_IMAGE_MODE_EXISTING ? NULL : bs->drv->format_name);

@@ -107,7 +107,9 @@ void qmp_block_resize(const char *device, const char *node_name, int64_t size,
         error_setg(errp, "Parameter 'size' expects a >0 size");
         return;
     }
-    if (bdrv_op_is_blocked(bs, errp)) {
+    if (bdrv_op_is_blocked(bs, NULL)) {
+        /* QEMU names the device argument here, even when only node-name was given */
+        error_setg(errp, "Device '%s' is in use", device ? device : "(null)");
         return;
     }
     blk = blk_new(BLK_PERM_RESIZE, BLK_PERM_ALL);

@@ -7,6 +7,7 @@ streams (truncated, garbage, wrong lengths): the destination fails with a clear
 error and QEMU's "load of migration failed" line, and exits 1."""
 
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -170,13 +171,65 @@ class MigrationTest(unittest.TestCase):
         self.assertEqual(dst.cmd('query-migrate')['return'], {'status': 'completed'})
         self.assertNotIn('socket address', hmp(dst, 'info migrate'))
 
+    def test_block_migration_blocks_jobs(self):
+        # While `migrate blk` copies a drive, jobs, snapshots and resizes of it are
+        # refused with QEMU's words; cancelling the migration lifts that.
+        img = self.path('disk.qcow2')
+        tools = os.path.join(os.path.dirname(godwit_binary()), '..', 'tools')
+        subprocess.run([os.path.join(tools, 'godwit-img'), 'create', '-q', '-f', 'qcow2', img,
+                        '64M'], check=True)
+        subprocess.run([os.path.join(tools, 'godwit-io'), '-c', 'write -P 7 0 48M', img],
+                       check=True, stdout=subprocess.DEVNULL)
+        # a destination that accepts the stream but hardly reads it
+        sink = socket.socket()
+        sink.bind(('127.0.0.1', 0))
+        sink.listen(1)
+        src = self.vm('-drive', 'if=none,id=d0,file=' + img)
+        self.assertEqual(src.cmd('migrate-set-parameters', {'max-bandwidth': 1000000}),
+                         {'return': {}})
+        self.assertEqual(src.cmd('migrate', {'uri': 'tcp:127.0.0.1:%d' % sink.getsockname()[1],
+                                             'blk': True}), {'return': {}})
+        conn, _ = sink.accept()
+        self.assertEqual(src.cmd('query-migrate')['return']['status'], 'active')
+        busy = "Node 'd0' is busy: block device is in use by migration"
+        target = self.path('target.qcow2')
+        for name, args, desc in [
+                ('block-stream', {'device': 'd0'}, busy),
+                ('block-commit', {'device': 'd0'}, busy),
+                ('drive-mirror', {'device': 'd0', 'target': target, 'sync': 'full',
+                                  'format': 'qcow2'}, busy),
+                ('drive-backup', {'device': 'd0', 'target': target, 'sync': 'full',
+                                  'format': 'qcow2'}, busy),
+                ('blockdev-snapshot-sync', {'device': 'd0', 'snapshot-file': target,
+                                            'format': 'qcow2'}, busy),
+                ('block_resize', {'device': 'd0', 'size': 128 << 20}, "Device 'd0' is in use")]:
+            self.assertEqual(src.cmd(name, args)['error']['desc'], desc, name)
+        self.assertFalse(os.path.exists(target))
+        # what does not change the graph still works
+        self.assertEqual(src.cmd('block-dirty-bitmap-add', {'node': 'd0', 'name': 'b'}),
+                         {'return': {}})
+        self.assertEqual(hmp(src, 'qemu-io d0 "write -P 9 0 4k"'), '')   # prints on stdout
+        self.assertEqual(src.cmd('migrate_cancel'), {'return': {}})
+        conn.close()
+        self.assertEqual(wait_status(src, ('cancelled', 'failed')), 'cancelled')
+        self.assertEqual(src.cmd('block_resize', {'device': 'd0', 'size': 128 << 20}),
+                         {'return': {}})
+        src.shutdown()
+        sink.close()
+        check = subprocess.run([os.path.join(tools, 'godwit-img'), 'check', img],
+                               capture_output=True, text=True)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        for cmd in ('read -P 9 0 4k', 'read -P 7 4k 49148k', 'read -P 0 48M 80M'):
+            subprocess.run([os.path.join(tools, 'godwit-io'), '-c', cmd, img], check=True,
+                           stdout=subprocess.DEVNULL)
+
     def test_exec_and_defer(self):
         f = self.path('stream.bin')
         src = self.vm()
         self.assertEqual(src.cmd('migrate', {'uri': 'exec:cat > ' + f}), {'return': {}})
         self.assertEqual(wait_status(src, ('completed', 'failed')), 'completed')
         end = time.time() + 10      # cat writes the file on its own time
-        while os.path.getsize(f) < len(MARKER) and time.time() < end:
+        while (not os.path.exists(f) or os.path.getsize(f) < len(MARKER)) and time.time() < end:
             time.sleep(0.02)
         with open(f, 'rb') as fp:
             self.assertEqual(fp.read(), MARKER)
