@@ -177,7 +177,10 @@ static void main_create_chardevs(void)
     Error *err = NULL;
 
     for (guint i = 0; i < vl.chardevs->len; i++) {
-        main_check(qemu_chr_new_from_opts(g_ptr_array_index(vl.chardevs, i), &err), &err);
+        if (!qemu_chr_new_from_opts(g_ptr_array_index(vl.chardevs, i), &err)) {
+            error_prepend(&err, "%s: ", (char *)g_ptr_array_index(vl.chardev_origins, i));
+            main_check(false, &err);
+        }
     }
 }
 

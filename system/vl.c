@@ -191,6 +191,13 @@ static bool opt_pidfile(VlState *vl, const char *arg, Error **errp)
     return true;
 }
 
+/* A chardev to create later; ORIGIN ("-chardev ARG") prefixes its errors as QEMU's do. */
+static void vl_add_chardev(VlState *vl, QDict *opts, const char *option, const char *arg)
+{
+    g_ptr_array_add(vl->chardevs, opts);
+    g_ptr_array_add(vl->chardev_origins, g_strdup_printf("-%s %s", option, arg));
+}
+
 static bool opt_chardev(VlState *vl, const char *arg, Error **errp)
 {
     QDict *opts = qemu_opts_parse_flat(arg, "backend", errp);
@@ -203,13 +210,13 @@ static bool opt_chardev(VlState *vl, const char *arg, Error **errp)
         qobject_unref(opts);
         return false;
     }
-    g_ptr_array_add(vl->chardevs, opts);
+    vl_add_chardev(vl, opts, "chardev", arg);
     return true;
 }
 
 /* A monitor from a legacy spec ("stdio", "unix:...", "none") with its own chardev. */
-static bool vl_add_compat_monitor(VlState *vl, const char *spec, bool qmp, bool pretty,
-                                  Error **errp)
+static bool vl_add_compat_monitor(VlState *vl, const char *option, const char *spec, bool qmp,
+                                  bool pretty, Error **errp)
 {
     g_autofree char *id = g_strdup_printf("compat_monitor%u", vl->monitors->len);
     QDict *chr = qemu_chr_parse_compat(id, spec, errp);
@@ -226,7 +233,7 @@ static bool vl_add_compat_monitor(VlState *vl, const char *spec, bool qmp, bool 
         qobject_unref(chr);
     } else {
         m->chardev_id = g_strdup(id);
-        g_ptr_array_add(vl->chardevs, chr);
+        vl_add_chardev(vl, chr, option, spec);
     }
     g_ptr_array_add(vl->monitors, m);
     return true;
@@ -235,19 +242,19 @@ static bool vl_add_compat_monitor(VlState *vl, const char *spec, bool qmp, bool 
 static bool opt_qmp(VlState *vl, const char *arg, Error **errp)
 {
     vl->have_monitor_opt = true;
-    return vl_add_compat_monitor(vl, arg, true, false, errp);
+    return vl_add_compat_monitor(vl, "qmp", arg, true, false, errp);
 }
 
 static bool opt_qmp_pretty(VlState *vl, const char *arg, Error **errp)
 {
     vl->have_monitor_opt = true;
-    return vl_add_compat_monitor(vl, arg, true, true, errp);
+    return vl_add_compat_monitor(vl, "qmp-pretty", arg, true, true, errp);
 }
 
 static bool opt_monitor(VlState *vl, const char *arg, Error **errp)
 {
     vl->have_monitor_opt = true;
-    return vl_add_compat_monitor(vl, arg, false, false, errp);
+    return vl_add_compat_monitor(vl, "monitor", arg, false, false, errp);
 }
 
 static bool opt_mon(VlState *vl, const char *arg, Error **errp)
@@ -540,6 +547,7 @@ void vl_state_init(VlState *vl)
     memset(vl, 0, sizeof(*vl));
     vl->autostart = true;
     vl->chardevs = g_ptr_array_new();
+    vl->chardev_origins = g_ptr_array_new_with_free_func(g_free);
     vl->monitors = g_ptr_array_new();
     vl->serials = g_ptr_array_new();
     vl->cfg.block_opts = g_ptr_array_new();

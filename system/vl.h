@@ -27,6 +27,7 @@ typedef struct VlState {
     const char *pidfile;
     const char *qtest_spec;     /* -qtest */
     GPtrArray *chardevs;        /* QDict * chardev options, in order */
+    GPtrArray *chardev_origins; /* char *: "-chardev ARG" for each, to prefix errors */
     GPtrArray *monitors;        /* VlMonitor * */
     GPtrArray *serials;         /* char * (-serial other than none) */
 } VlState;

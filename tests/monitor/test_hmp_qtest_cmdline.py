@@ -123,9 +123,12 @@ class CmdlineTest(unittest.TestCase):
              "godwit: -mon chardev=x,mode=bogus: Parameter 'mode' does not accept value "
              "'bogus'\n"),
             (BASE + ['-chardev', 'bogus,id=x'],
-             "godwit: 'bogus' is not a valid char driver name\n"),
+             "godwit: -chardev bogus,id=x: 'bogus' is not a valid char driver name\n"),
             (BASE + ['-chardev', 'null,id=a', '-chardev', 'null,id=a'],
-             "godwit: Duplicate ID 'a' for chardev\n"),
+             "godwit: -chardev null,id=a: Duplicate ID 'a' for chardev\n"),
+            (BASE + ['-qmp', 'unix:/nonexistent/q.sock,server=on,wait=off'],
+             "godwit: -qmp unix:/nonexistent/q.sock,server=on,wait=off: Failed to bind socket "
+             "to /nonexistent/q.sock: No such file or directory\n"),
         ]
         for args, expected in cases:
             p = run(args)
