@@ -122,7 +122,8 @@ typedef struct IoReq {
     uint8_t *buf;                     /* NULL for write -z */
     int64_t offset, bytes;
     int64_t start_ns;
-    bool Cflag, qflag, vflag, Pflag;
+    BdrvRequestFlags flags;
+    bool Cflag, qflag, vflag, Pflag, zflag;
     int pattern;
     int64_t pattern_off, pattern_len; /* the part of buf that -P checks */
 } IoReq;
@@ -165,16 +166,20 @@ static bool io_check_len(int64_t len, const char *arg)
     return true;
 }
 
-/* The vectored commands' "len [len..]" at argv[first..]: one buffer filled with fill. */
-static bool io_req_iovec(IoReq *r, BlockBackend *blk, int argc, char **argv, int first, int fill)
+/* The vectored commands' "off len [len..]": the offset and one buffer filled with fill. */
+static int io_vec_args(IoReq *r, BlockBackend *blk, int argc, char **argv, int fill)
 {
-    r->buf = io_create_iovec(blk, &r->qiov, argv + first, argc - first, fill);
+    r->offset = io_num_arg(argv, optind);
+    if (r->offset < 0) {
+        return r->offset;
+    }
+    r->buf = io_create_iovec(blk, &r->qiov, argv + optind + 1, argc - optind - 1, fill);
     if (!r->buf) {
-        return false;
+        return -EINVAL;
     }
     r->bytes = r->qiov.size;
     r->pattern_len = r->bytes;
-    return true;
+    return 0;
 }
 
 /*
@@ -314,23 +319,22 @@ static bool write_check_flags(bool bflag, bool zflag, bool Pflag, bool sflag,
 static int write_f(BlockBackend *blk, int argc, char **argv)
 {
     IoReq r = { .pattern = 0xcd };
-    bool bflag = false, zflag = false;
-    BdrvRequestFlags flags = 0;
+    bool bflag = false;
     const char *src_file = NULL;
     int c, ret;
 
     while ((c = getopt(argc, argv, "bcCfnpP:qs:uz")) != -1) {
         switch (c) {
         case 'b': bflag = true; break;
-        case 'c': flags |= BDRV_REQ_WRITE_COMPRESSED; break;
+        case 'c': r.flags |= BDRV_REQ_WRITE_COMPRESSED; break;
         case 'C': r.Cflag = true; break;
-        case 'f': flags |= BDRV_REQ_FUA; break;
-        case 'n': flags |= BDRV_REQ_NO_FALLBACK; break;
+        case 'f': r.flags |= BDRV_REQ_FUA; break;
+        case 'n': r.flags |= BDRV_REQ_NO_FALLBACK; break;
         case 'p': break;                    /* accepted for compatibility */
         case 'q': r.qflag = true; break;
         case 's': src_file = optarg; break;
-        case 'u': flags |= BDRV_REQ_MAY_UNMAP; break;
-        case 'z': zflag = true; break;
+        case 'u': r.flags |= BDRV_REQ_MAY_UNMAP; break;
+        case 'z': r.zflag = true; break;
         case 'P':
             if (!io_req_pattern_opt(&r, optarg)) {
                 return -EINVAL;
@@ -343,19 +347,19 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
     if (optind != argc - 2) {
         return io_usage("write");
     }
-    if (!write_check_flags(bflag, zflag, r.Pflag, src_file, flags)) {
+    if (!write_check_flags(bflag, r.zflag, r.Pflag, src_file != NULL, r.flags)) {
         return -EINVAL;
     }
     ret = io_off_len_args(argv, optind, &r.offset, &r.bytes);
     if (ret < 0) {
         return ret;
     }
-    if (r.bytes > IO_REQUEST_MAX_BYTES && !(flags & BDRV_REQ_NO_FALLBACK)) {
+    if (r.bytes > IO_REQUEST_MAX_BYTES && !(r.flags & BDRV_REQ_NO_FALLBACK)) {
         printf("length cannot exceed %" PRId64 " without -n, given %s\n",
                IO_REQUEST_MAX_BYTES, argv[optind + 1]);
         return -EINVAL;
     }
-    if ((flags & BDRV_REQ_WRITE_COMPRESSED) || bflag) {
+    if ((r.flags & BDRV_REQ_WRITE_COMPRESSED) || bflag) {
         if (!QEMU_IS_ALIGNED(r.offset, BDRV_SECTOR_SIZE)) {
             printf("%" PRId64 " is not a sector-aligned value for 'offset'\n", r.offset);
             return -EINVAL;
@@ -366,7 +370,7 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
         }
     }
 
-    if (!zflag) {
+    if (!r.zflag) {
         r.buf = io_alloc(blk, r.bytes, r.pattern);
         if (src_file && !io_fill_from_file(r.buf, r.bytes, src_file)) {
             io_req_clear(&r);
@@ -376,44 +380,64 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
     r.start_ns = tool_now_ns();
     if (bflag) {
         ret = -ENOTSUP;                     /* no format here keeps a VM state area */
-    } else if (zflag) {
-        ret = blk_pwrite_zeroes(blk, r.offset, r.bytes, flags);
+    } else if (r.zflag) {
+        ret = blk_pwrite_zeroes(blk, r.offset, r.bytes, r.flags);
     } else {
-        ret = blk_pwrite(blk, r.offset, r.bytes, r.buf, flags);
+        ret = blk_pwrite(blk, r.offset, r.bytes, r.buf, r.flags);
     }
     ret = io_write_report(&r, "write", "wrote", ret);
     io_req_clear(&r);
     return ret;
 }
 
-static int readv_f(BlockBackend *blk, int argc, char **argv)
-{
-    IoReq r = { 0 };
-    int c, ret;
+enum { IO_INJECTED = 1 };
 
-    while ((c = getopt(argc, argv, "CP:qv")) != -1) {
+/*
+ * The options of readv, writev, aio_read and aio_write. Each passes its own
+ * optstr, so getopt still refuses the letters only the others take. Returns 0,
+ * IO_INJECTED for the aio commands' -i, or < 0 once the error is printed.
+ */
+static int io_vec_opts(IoReq *r, int argc, char **argv, const char *cmd, const char *optstr)
+{
+    int c;
+
+    while ((c = getopt(argc, argv, optstr)) != -1) {
         switch (c) {
-        case 'C': r.Cflag = true; break;
-        case 'q': r.qflag = true; break;
-        case 'v': r.vflag = true; break;
+        case 'C': r->Cflag = true; break;
+        case 'f': r->flags |= BDRV_REQ_FUA; break;
+        case 'q': r->qflag = true; break;
+        case 'u': r->flags |= BDRV_REQ_MAY_UNMAP; break;
+        case 'v': r->vflag = true; break;
+        case 'z': r->zflag = true; break;
+        case 'i':                           /* "aio_read" -> "read" */
+            printf("injecting invalid %s request\n", cmd + strlen("aio_"));
+            return IO_INJECTED;
         case 'P':
-            if (!io_req_pattern_opt(&r, optarg)) {
+            if (!io_req_pattern_opt(r, optarg)) {
                 return -EINVAL;
             }
             break;
         default:
-            return io_usage("readv");
+            return io_usage(cmd);
         }
     }
     if (optind > argc - 2) {
-        return io_usage("readv");
+        return io_usage(cmd);
     }
-    r.offset = io_num_arg(argv, optind);
-    if (r.offset < 0) {
-        return r.offset;
+    return 0;
+}
+
+static int readv_f(BlockBackend *blk, int argc, char **argv)
+{
+    IoReq r = { 0 };
+    int ret = io_vec_opts(&r, argc, argv, "readv", "CP:qv");
+
+    if (ret < 0) {
+        return ret;
     }
-    if (!io_req_iovec(&r, blk, argc, argv, optind + 1, 0xab)) {
-        return -EINVAL;
+    ret = io_vec_args(&r, blk, argc, argv, 0xab);
+    if (ret < 0) {
+        return ret;
     }
     r.start_ns = tool_now_ns();
     ret = blk_preadv(blk, r.offset, r.bytes, &r.qiov, 0);
@@ -425,35 +449,17 @@ static int readv_f(BlockBackend *blk, int argc, char **argv)
 static int writev_f(BlockBackend *blk, int argc, char **argv)
 {
     IoReq r = { .pattern = 0xcd };
-    BdrvRequestFlags flags = 0;
-    int c, ret;
+    int ret = io_vec_opts(&r, argc, argv, "writev", "CfqP:");
 
-    while ((c = getopt(argc, argv, "CfqP:")) != -1) {
-        switch (c) {
-        case 'C': r.Cflag = true; break;
-        case 'f': flags |= BDRV_REQ_FUA; break;
-        case 'q': r.qflag = true; break;
-        case 'P':
-            if (!io_req_pattern_opt(&r, optarg)) {
-                return -EINVAL;
-            }
-            break;
-        default:
-            return io_usage("writev");
-        }
+    if (ret < 0) {
+        return ret;
     }
-    if (optind > argc - 2) {
-        return io_usage("writev");
-    }
-    r.offset = io_num_arg(argv, optind);
-    if (r.offset < 0) {
-        return r.offset;
-    }
-    if (!io_req_iovec(&r, blk, argc, argv, optind + 1, r.pattern)) {
-        return -EINVAL;
+    ret = io_vec_args(&r, blk, argc, argv, r.pattern);
+    if (ret < 0) {
+        return ret;
     }
     r.start_ns = tool_now_ns();
-    ret = blk_pwritev(blk, r.offset, r.bytes, &r.qiov, flags);
+    ret = blk_pwritev(blk, r.offset, r.bytes, &r.qiov, r.flags);
     ret = io_write_report(&r, "writev", "wrote", ret);
     io_req_clear(&r);
     return ret;
@@ -510,34 +516,14 @@ static void io_aio_read_done(void *opaque, int ret)
 static int aio_read_f(BlockBackend *blk, int argc, char **argv)
 {
     g_autofree IoReq *a = g_new0(IoReq, 1);
-    int c;
+    int ret = io_vec_opts(a, argc, argv, "aio_read", "CP:iqv");
 
-    while ((c = getopt(argc, argv, "CP:iqv")) != -1) {
-        switch (c) {
-        case 'C': a->Cflag = true; break;
-        case 'q': a->qflag = true; break;
-        case 'v': a->vflag = true; break;
-        case 'i':
-            printf("injecting invalid read request\n");
-            return 0;
-        case 'P':
-            if (!io_req_pattern_opt(a, optarg)) {
-                return -EINVAL;
-            }
-            break;
-        default:
-            return io_usage("aio_read");
-        }
+    if (ret) {
+        return ret == IO_INJECTED ? 0 : ret;
     }
-    if (optind > argc - 2) {
-        return io_usage("aio_read");
-    }
-    a->offset = io_num_arg(argv, optind);
-    if (a->offset < 0) {
-        return a->offset;
-    }
-    if (!io_req_iovec(a, blk, argc, argv, optind + 1, 0xab)) {
-        return -EINVAL;
+    ret = io_vec_args(a, blk, argc, argv, 0xab);
+    if (ret < 0) {
+        return ret;
     }
     a->start_ns = tool_now_ns();
     blk_aio_preadv(blk, a->offset, &a->qiov, 0, io_aio_read_done, a);
@@ -545,64 +531,54 @@ static int aio_read_f(BlockBackend *blk, int argc, char **argv)
     return 0;
 }
 
-static int aio_write_f(BlockBackend *blk, int argc, char **argv)
+/* aio_write -z: "off len", a single length and no buffer. */
+static int aio_write_zeroes(IoReq *a, BlockBackend *blk, int argc, char **argv)
 {
-    g_autofree IoReq *a = g_new0(IoReq, 1);
-    BdrvRequestFlags flags = 0;
-    bool zflag = false;
-    int c;
-
-    a->pattern = 0xcd;
-    while ((c = getopt(argc, argv, "CfiqP:uz")) != -1) {
-        switch (c) {
-        case 'C': a->Cflag = true; break;
-        case 'f': flags |= BDRV_REQ_FUA; break;
-        case 'q': a->qflag = true; break;
-        case 'u': flags |= BDRV_REQ_MAY_UNMAP; break;
-        case 'z': zflag = true; break;
-        case 'i':
-            printf("injecting invalid write request\n");
-            return 0;
-        case 'P':
-            if (!io_req_pattern_opt(a, optarg)) {
-                return -EINVAL;
-            }
-            break;
-        default:
-            return io_usage("aio_write");
-        }
-    }
-    if (optind > argc - 2) {
-        return io_usage("aio_write");
-    }
-    if (zflag && a->Pflag) {
-        printf("-z and -P cannot be specified at the same time\n");
-        return -EINVAL;
-    }
-    if ((flags & BDRV_REQ_MAY_UNMAP) && !zflag) {
-        printf("-u requires -z to be specified\n");
-        return -EINVAL;
-    }
     a->offset = io_num_arg(argv, optind);
     if (a->offset < 0) {
         return a->offset;
     }
-    if (zflag) {
-        if (optind != argc - 2) {
-            return io_usage("aio_write");
-        }
-        a->bytes = io_num_arg(argv, optind + 1);
-        if (a->bytes < 0) {
-            return a->bytes;
-        }
-        a->start_ns = tool_now_ns();
-        blk_aio_pwrite_zeroes(blk, a->offset, a->bytes, flags, io_aio_write_done, a);
+    if (optind != argc - 2) {
+        return io_usage("aio_write");
+    }
+    a->bytes = io_num_arg(argv, optind + 1);
+    if (a->bytes < 0) {
+        return a->bytes;
+    }
+    return 0;
+}
+
+static int aio_write_f(BlockBackend *blk, int argc, char **argv)
+{
+    g_autofree IoReq *a = g_new0(IoReq, 1);
+    int ret;
+
+    a->pattern = 0xcd;
+    ret = io_vec_opts(a, argc, argv, "aio_write", "CfiqP:uz");
+    if (ret) {
+        return ret == IO_INJECTED ? 0 : ret;
+    }
+    if (a->zflag && a->Pflag) {
+        printf("-z and -P cannot be specified at the same time\n");
+        return -EINVAL;
+    }
+    if ((a->flags & BDRV_REQ_MAY_UNMAP) && !a->zflag) {
+        printf("-u requires -z to be specified\n");
+        return -EINVAL;
+    }
+    if (a->zflag) {
+        ret = aio_write_zeroes(a, blk, argc, argv);
     } else {
-        if (!io_req_iovec(a, blk, argc, argv, optind + 1, a->pattern)) {
-            return -EINVAL;
-        }
-        a->start_ns = tool_now_ns();
-        blk_aio_pwritev(blk, a->offset, &a->qiov, flags, io_aio_write_done, a);
+        ret = io_vec_args(a, blk, argc, argv, a->pattern);
+    }
+    if (ret < 0) {
+        return ret;
+    }
+    a->start_ns = tool_now_ns();
+    if (a->zflag) {
+        blk_aio_pwrite_zeroes(blk, a->offset, a->bytes, a->flags, io_aio_write_done, a);
+    } else {
+        blk_aio_pwritev(blk, a->offset, &a->qiov, a->flags, io_aio_write_done, a);
     }
     g_steal_pointer(&a);                /* the callback frees it */
     return 0;
