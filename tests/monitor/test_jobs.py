@@ -10,45 +10,13 @@
 # backing.file.
 # Needs qemu-img (image creation and compare); exit 77 without it.
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from qmp import VM, godwit_binary   # noqa: E402
-
-QEMU_IMG = shutil.which('qemu-img')
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        failures.append(what)
-
-
-def img(*a):
-    subprocess.run([QEMU_IMG] + list(a), check=True, stdout=subprocess.DEVNULL)
-
-
-def node(path, name, **extra):
-    n = {'driver': 'qcow2', 'node-name': name, 'file': {'driver': 'file', 'filename': path}}
-    n.update(extra)
-    return n
-
-
-def hmp(vm, line):
-    return vm.cmd('human-monitor-command', {'command-line': line})['return']
-
-
-def wait_status(vm, job, status, seen=None):
-    while True:
-        ev = vm.qmp.event_wait('JOB_STATUS_CHANGE')
-        if seen is not None:
-            seen.append(ev['data']['status'])
-        if ev['data'] == {'id': job, 'status': status}:
-            return
+from mon_util import QEMU_IMG, check, failures, hmp, img, node, wait_status   # noqa: E402
 
 
 def launch():
