@@ -448,11 +448,7 @@ int nbd_receive_export_list(NBDSock *sock, NBDExportInfo **infos, Error **errp)
             info->contexts[j] = g_strdup(ctx->pdata[j]);
         }
     }
-    uint8_t hdr[NBD_OPT_HDR_SIZE];
-    nbd_st64(hdr, NBD_OPTS_MAGIC);
-    nbd_st32(hdr + 8, NBD_OPT_ABORT);
-    nbd_st32(hdr + 12, 0);
-    nbd_sock_write(sock, hdr, sizeof(hdr));   /* the server may close without an ACK */
+    nbd_send_option(sock, NBD_OPT_ABORT, NULL, 0, NULL);   /* the server may close without an ACK */
     *infos = arr;
     return names->len;
 }

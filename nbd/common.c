@@ -128,28 +128,30 @@ const char *nbd_opt_name(uint32_t opt)
 
 static void nbd_sock_update_handlers(NBDSock *s);
 
-static void nbd_sock_readable(void *opaque)
+/* Wake the coroutine in *slot (read_waiter or write_waiter), if any. */
+static void nbd_sock_wake(NBDSock *s, Coroutine **slot)
 {
-    NBDSock *s = opaque;
-    Coroutine *co = s->read_waiter;
+    Coroutine *co = *slot;
 
-    s->read_waiter = NULL;
+    *slot = NULL;
     nbd_sock_update_handlers(s);
     if (co) {
         aio_co_wake(co);
     }
 }
 
+static void nbd_sock_readable(void *opaque)
+{
+    NBDSock *s = opaque;
+
+    nbd_sock_wake(s, &s->read_waiter);
+}
+
 static void nbd_sock_writable(void *opaque)
 {
     NBDSock *s = opaque;
-    Coroutine *co = s->write_waiter;
 
-    s->write_waiter = NULL;
-    nbd_sock_update_handlers(s);
-    if (co) {
-        aio_co_wake(co);
-    }
+    nbd_sock_wake(s, &s->write_waiter);
 }
 
 static void nbd_sock_update_handlers(NBDSock *s)
@@ -182,9 +184,25 @@ void nbd_sock_init(NBDSock *s, int fd)
     qemu_set_nonblock(fd);
 }
 
-int nbd_sock_readv(NBDSock *s, struct iovec *iov, unsigned niov)
+/* One readv() or sendmsg() on the socket: bytes moved, or < 0 with errno set. */
+static ssize_t nbd_sock_io(NBDSock *s, struct iovec *iov, unsigned cnt, bool write)
 {
-    size_t want = iov_size(iov, niov), got = 0;
+    if (write) {
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = MIN(cnt, IOV_MAX) };
+
+        return sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+    }
+    return readv(s->fd, iov, MIN(cnt, IOV_MAX));
+}
+
+/*
+ * Move all of iov in one direction, waiting whenever the socket would block.
+ * After a shutdown reads fail with -ESHUTDOWN and writes with -EPIPE; a read
+ * that meets EOF part-way fails with -EIO.
+ */
+static int nbd_sock_xfer(NBDSock *s, struct iovec *iov, unsigned niov, bool write)
+{
+    size_t want = iov_size(iov, niov), done = 0;
     struct iovec local[64], *v = local;
 
     /* iov_discard_front edits the vector: work on a copy */
@@ -196,34 +214,39 @@ int nbd_sock_readv(NBDSock *s, struct iovec *iov, unsigned niov)
     unsigned cnt = niov;
     int ret = 0;
 
-    while (got < want) {
+    while (done < want) {
         if (s->shut) {
-            ret = -ESHUTDOWN;
+            ret = write ? -EPIPE : -ESHUTDOWN;
             break;
         }
-        ssize_t n = readv(s->fd, cur, MIN(cnt, IOV_MAX));
+        ssize_t n = nbd_sock_io(s, cur, cnt, write);
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            nbd_sock_wait(s, POLLIN);
+            nbd_sock_wait(s, write ? POLLOUT : POLLIN);
             continue;
         }
         if (n < 0) {
             ret = -errno;
             break;
         }
-        if (n == 0) {
-            ret = got ? -EIO : -ESHUTDOWN;
+        if (n == 0 && !write) {
+            ret = done ? -EIO : -ESHUTDOWN;
             break;
         }
-        got += n;
+        done += n;
         iov_discard_front(&cur, &cnt, n);
     }
     if (v != local) {
         g_free(v);
     }
     return ret;
+}
+
+int nbd_sock_readv(NBDSock *s, struct iovec *iov, unsigned niov)
+{
+    return nbd_sock_xfer(s, iov, niov, false);
 }
 
 int nbd_sock_read(NBDSock *s, void *buf, size_t len)
@@ -250,42 +273,7 @@ int nbd_sock_skip(NBDSock *s, size_t len)
 
 int nbd_sock_writev(NBDSock *s, struct iovec *iov, unsigned niov)
 {
-    size_t want = iov_size(iov, niov), done = 0;
-    struct iovec local[64], *v = local;
-
-    if (niov > ARRAY_SIZE(local)) {
-        v = g_new(struct iovec, niov);
-    }
-    memcpy(v, iov, niov * sizeof(*iov));
-    struct iovec *cur = v;
-    unsigned cnt = niov;
-    int ret = 0;
-
-    while (done < want) {
-        if (s->shut) {
-            ret = -EPIPE;
-            break;
-        }
-        struct msghdr msg = { .msg_iov = cur, .msg_iovlen = MIN(cnt, IOV_MAX) };
-        ssize_t n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            nbd_sock_wait(s, POLLOUT);
-            continue;
-        }
-        if (n < 0) {
-            ret = -errno;
-            break;
-        }
-        done += n;
-        iov_discard_front(&cur, &cnt, n);
-    }
-    if (v != local) {
-        g_free(v);
-    }
-    return ret;
+    return nbd_sock_xfer(s, iov, niov, true);
 }
 
 int nbd_sock_write(NBDSock *s, const void *buf, size_t len)

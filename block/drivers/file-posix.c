@@ -995,56 +995,43 @@ static const char *const file_open_options[] = {
     NULL
 };
 
+/* Regular files and host devices share all I/O, limits and permission callbacks. */
+#define FILE_DRIVER_COMMON                                          \
+    .instance_size              = sizeof(BDRVFileState),            \
+    .open_options               = file_open_options,                \
+    .close                      = file_close,                       \
+    .refresh_limits             = file_refresh_limits,              \
+    .reopen                     = file_reopen,                      \
+    .co_preadv                  = file_co_preadv,                   \
+    .co_pwritev                 = file_co_pwritev,                  \
+    .co_pwrite_zeroes           = file_co_pwrite_zeroes,            \
+    .co_pdiscard                = file_co_pdiscard,                 \
+    .co_flush_to_disk           = file_co_flush_to_disk,            \
+    .co_truncate                = file_co_truncate,                 \
+    .co_getlength               = file_co_getlength,                \
+    .co_get_allocated_file_size = file_co_get_allocated_file_size,  \
+    .get_info                   = file_get_info,                    \
+    .co_block_status            = file_co_block_status,             \
+    .check_perm                 = file_check_perm,                  \
+    .set_perm                   = file_set_perm,                    \
+    .abort_perm_update          = file_abort_perm_update
+
 const BlockDriver bdrv_file = {
     .format_name                = "file",
     .protocol_name              = "file",
-    .instance_size              = sizeof(BDRVFileState),
     .flags                      = BDRV_F_PROTOCOL | BDRV_F_ZERO_INIT | BDRV_F_ZERO_INIT_TRUNCATE,
-    .open_options               = file_open_options,
     .parse_filename             = file_parse_filename,
     .open                       = file_open,
-    .close                      = file_close,
-    .refresh_limits             = file_refresh_limits,
-    .reopen                     = file_reopen,
-    .co_preadv                  = file_co_preadv,
-    .co_pwritev                 = file_co_pwritev,
-    .co_pwrite_zeroes           = file_co_pwrite_zeroes,
-    .co_pdiscard                = file_co_pdiscard,
-    .co_flush_to_disk           = file_co_flush_to_disk,
-    .co_truncate                = file_co_truncate,
-    .co_getlength               = file_co_getlength,
-    .co_get_allocated_file_size = file_co_get_allocated_file_size,
-    .get_info                   = file_get_info,
-    .co_block_status            = file_co_block_status,
     .create_opts                = file_create_opts,
     .co_create_opts             = file_co_create_opts,
-    .check_perm                 = file_check_perm,
-    .set_perm                   = file_set_perm,
-    .abort_perm_update          = file_abort_perm_update,
+    FILE_DRIVER_COMMON,
 };
 
 const BlockDriver bdrv_host_device = {
     .format_name                = "host_device",
     .protocol_name              = "host_device",
-    .instance_size              = sizeof(BDRVFileState),
-    .flags                      = BDRV_F_PROTOCOL,
-    .open_options               = file_open_options,
+    .flags                      = BDRV_F_PROTOCOL,         /* a device keeps its old data */
     .parse_filename             = hdev_parse_filename,
     .open                       = hdev_open,
-    .close                      = file_close,
-    .refresh_limits             = file_refresh_limits,
-    .reopen                     = file_reopen,
-    .co_preadv                  = file_co_preadv,
-    .co_pwritev                 = file_co_pwritev,
-    .co_pwrite_zeroes           = file_co_pwrite_zeroes,
-    .co_pdiscard                = file_co_pdiscard,
-    .co_flush_to_disk           = file_co_flush_to_disk,
-    .co_truncate                = file_co_truncate,
-    .co_getlength               = file_co_getlength,
-    .co_get_allocated_file_size = file_co_get_allocated_file_size,
-    .get_info                   = file_get_info,
-    .co_block_status            = file_co_block_status,
-    .check_perm                 = file_check_perm,
-    .set_perm                   = file_set_perm,
-    .abort_perm_update          = file_abort_perm_update,
+    FILE_DRIVER_COMMON,
 };

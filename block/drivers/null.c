@@ -163,40 +163,32 @@ static const char *const null_open_options[] = {
     "filename", "size", "latency-ns", "read-zeroes", NULL
 };
 
+/* null-co and null-aio differ only in their names: the rest is one driver. */
+#define NULL_DRIVER_COMMON                                          \
+    .instance_size              = sizeof(BDRVNullState),            \
+    .flags                      = BDRV_F_PROTOCOL,                  \
+    .open_options               = null_open_options,                \
+    .open                       = null_open,                        \
+    .co_preadv                  = null_co_preadv,                   \
+    .co_pwritev                 = null_co_pwritev,                  \
+    .co_pwrite_zeroes           = null_co_pwrite_zeroes,            \
+    .co_pdiscard                = null_co_pdiscard,                 \
+    .co_flush_to_disk           = null_co_flush,                    \
+    .co_getlength               = null_co_getlength,                \
+    .co_get_allocated_file_size = null_co_get_allocated_file_size,  \
+    .co_block_status            = null_co_block_status,             \
+    .refresh_filename           = null_refresh_filename
+
 const BlockDriver bdrv_null_co = {
     .format_name                = "null-co",
     .protocol_name              = "null-co",
-    .instance_size              = sizeof(BDRVNullState),
-    .flags                      = BDRV_F_PROTOCOL,
-    .open_options               = null_open_options,
     .parse_filename             = null_co_parse_filename,
-    .open                       = null_open,
-    .co_preadv                  = null_co_preadv,
-    .co_pwritev                 = null_co_pwritev,
-    .co_pwrite_zeroes           = null_co_pwrite_zeroes,
-    .co_pdiscard                = null_co_pdiscard,
-    .co_flush_to_disk           = null_co_flush,
-    .co_getlength               = null_co_getlength,
-    .co_get_allocated_file_size = null_co_get_allocated_file_size,
-    .co_block_status            = null_co_block_status,
-    .refresh_filename           = null_refresh_filename,
+    NULL_DRIVER_COMMON,
 };
 
 const BlockDriver bdrv_null_aio = {
     .format_name                = "null-aio",
     .protocol_name              = "null-aio",
-    .instance_size              = sizeof(BDRVNullState),
-    .flags                      = BDRV_F_PROTOCOL,
-    .open_options               = null_open_options,
     .parse_filename             = null_aio_parse_filename,
-    .open                       = null_open,
-    .co_preadv                  = null_co_preadv,
-    .co_pwritev                 = null_co_pwritev,
-    .co_pwrite_zeroes           = null_co_pwrite_zeroes,
-    .co_pdiscard                = null_co_pdiscard,
-    .co_flush_to_disk           = null_co_flush,
-    .co_getlength               = null_co_getlength,
-    .co_get_allocated_file_size = null_co_get_allocated_file_size,
-    .co_block_status            = null_co_block_status,
-    .refresh_filename           = null_refresh_filename,
+    NULL_DRIVER_COMMON,
 };

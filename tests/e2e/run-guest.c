@@ -17,6 +17,7 @@
 #include "hw/virtio/virtio-blk.h"
 #include "hw/virtio/virtio-mmio.h"
 #include "qobject/qdict.h"
+#include "e2e-util.h"
 
 typedef struct Disk {
     BlockBackend *blk;
@@ -43,12 +44,7 @@ static bool disk_attach(Machine *m, Disk *d, const char *image, const char *form
     if (!d->dev) {
         return false;
     }
-    uint64_t size;
-    void *ram = machine_ram(m, &size);
-    d->proxy = virtio_mmio_create(machine_vm(m), GODWIT_VIRTIO_MMIO_BASE, GODWIT_VIRTIO_MMIO_GSI,
-                                  virtio_blk_vdev(d->dev),
-                                  (VirtioGuestMem) { .base = ram, .size = size },
-                                  qemu_get_aio_context(), errp);
+    d->proxy = e2e_virtio_mmio_attach(m, d->dev, errp);
     return d->proxy != NULL;
 }
 

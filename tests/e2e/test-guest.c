@@ -9,31 +9,22 @@
  */
 #include "util/osdep.h"
 #include "hw/machine.h"
+#include "e2e-util.h"
 
 #define WAIT_MS 60000
 
 typedef struct Run {
     Machine *m;
-    GMutex lock;
-    GString *console;            /* protected by lock (written on the vCPU thread) */
+    E2eConsole console;
 } Run;
-
-static void run_console(void *opaque, const uint8_t *buf, size_t len)
-{
-    Run *r = opaque;
-
-    g_mutex_lock(&r->lock);
-    g_string_append_len(r->console, (const char *)buf, len);
-    g_mutex_unlock(&r->lock);
-}
 
 static void run_init(Run *r, const char *append, uint64_t ram_mib)
 {
     MachineConfig cfg = {
-        .ram_size = ram_mib * MiB, .append = append, .console = run_console, .opaque = r,
+        .ram_size = ram_mib * MiB, .append = append, .console = e2e_console_write,
+        .opaque = &r->console,
     };
-    g_mutex_init(&r->lock);
-    r->console = g_string_new("");
+    e2e_console_init(&r->console);
     r->m = machine_create(&cfg, &error_abort);
 }
 
@@ -45,42 +36,24 @@ static void run_boot(Run *r, const char *program, const char *append, uint64_t r
     machine_start(r->m, false, &error_abort);
 }
 
-static char *run_output(Run *r)
-{
-    g_mutex_lock(&r->lock);
-    char *s = g_strdup(r->console->str);
-    g_mutex_unlock(&r->lock);
-    return s;
-}
-
 /* Wait for the guest's exit port write and return its status. */
 static int run_finish(Run *r)
 {
     MachineExit e;
 
     g_assert_true(machine_wait(r->m, WAIT_MS, &e));
-    g_autofree char *out = run_output(r);
-    if (e.reason != KVM_GODWIT_STOP_REQUESTED) {
-        g_test_message("console:\n%s", out);
-        g_error("guest stopped (%s): %s", kvm_stop_reason_name(e.reason), e.message);
-    }
-    return e.status;
+    return e2e_exit_status(&r->console, &e);
 }
 
 static void run_cleanup(Run *r)
 {
     machine_destroy(r->m);
-    g_string_free(r->console, true);
-    g_mutex_clear(&r->lock);
+    e2e_console_destroy(&r->console);
 }
 
 static void assert_console_has(Run *r, const char *needle)
 {
-    g_autofree char *out = run_output(r);
-    if (!strstr(out, needle)) {
-        g_test_message("console:\n%s", out);
-        g_error("console lacks '%s'", needle);
-    }
+    e2e_console_assert_has(&r->console, needle);
 }
 
 static void wait_progress(Machine *m, uint32_t at_least)
@@ -166,7 +139,7 @@ static void test_ram_verify_corrupt(void)
     run_boot(&r, GODWIT_GUEST_BIN, "ram-verify mib=16 passes=50 corrupt=5", 64);
     g_assert_cmpint(run_finish(&r), ==, 1);
     assert_console_has(&r, "ram-verify: FAIL pass=6 ");
-    g_autofree char *out = run_output(&r);
+    g_autofree char *out = e2e_console_text(&r.console);
     g_assert_null(strstr(out, "PASS"));
     run_cleanup(&r);
 }
@@ -219,10 +192,9 @@ static void test_two_vcpus(void)
     };
     Run r;
 
-    g_mutex_init(&r.lock);
-    r.console = g_string_new("");
-    cfg.console = run_console;
-    cfg.opaque = &r;
+    e2e_console_init(&r.console);
+    cfg.console = e2e_console_write;
+    cfg.opaque = &r.console;
     r.m = machine_create(&cfg, &error_abort);
     g_assert_cmpuint(kvm_vm_nr_vcpus(machine_vm(r.m)), ==, 2);
     machine_load_program(r.m, GODWIT_GUEST_ELF, &error_abort);
@@ -348,7 +320,7 @@ static void test_migrate(gconstpointer opaque)
     run_cleanup(&a);                                           /* the source is gone */
     g_assert_cmpint(run_finish(&b), ==, p->expect_status);
     assert_console_has(&b, p->expect_text);
-    g_autofree char *out = run_output(&b);
+    g_autofree char *out = e2e_console_text(&b.console);
     g_test_message("destination console:\n%s", out);
     if (p->resend_dirty) {
         g_assert_cmpuint(machine_progress(b.m), >, switch_at);
@@ -371,15 +343,10 @@ static const MigrateParams migrate_dirty_rate = {
 
 int main(int argc, char **argv)
 {
-    Error *err = NULL;
-
     g_test_init(&argc, &argv, NULL);
     error_set_progname(argv[0]);
-    if (!kvm_available(&err)) {
-        fprintf(stderr, "\n*** SKIP: e2e guest tests need a usable /dev/kvm: %s ***\n\n",
-                error_get_pretty(err));
-        error_free(err);
-        return 77;
+    if (!e2e_kvm_usable("e2e guest tests")) {
+        return E2E_SKIP;
     }
     g_test_add_data_func("/e2e/boot/exit-status/elf", GODWIT_GUEST_ELF, test_exit_status);
     g_test_add_data_func("/e2e/boot/exit-status/flat", GODWIT_GUEST_BIN, test_exit_status);

@@ -16,6 +16,7 @@
 #include "migration/migration.h"
 #include "migration/machine-mig.h"
 #include "qobject/qdict.h"
+#include "e2e-util.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -24,8 +25,7 @@
 
 typedef struct Side {
     Machine *m;
-    GMutex lock;
-    GString *console;
+    E2eConsole console;
     BlockBackend *blk;
     VirtIOBlock *dev;
     VirtIOMMIOProxy *proxy;
@@ -39,23 +39,6 @@ typedef struct Side {
 } Side;
 
 static char *tmpdir;
-
-static void side_console(void *opaque, const uint8_t *buf, size_t len)
-{
-    Side *sd = opaque;
-
-    g_mutex_lock(&sd->lock);
-    g_string_append_len(sd->console, (const char *)buf, len);
-    g_mutex_unlock(&sd->lock);
-}
-
-static char *side_output(Side *sd)
-{
-    g_mutex_lock(&sd->lock);
-    char *s = g_strdup(sd->console->str);
-    g_mutex_unlock(&sd->lock);
-    return s;
-}
 
 /* VM ops: what vm_stop/vm_start do to the machine (pause, drain, resume). */
 static void side_stop(void *opaque)
@@ -97,13 +80,12 @@ static void side_fail(void *opaque, const Error *err)
 static void side_init(Side *sd, const char *append, const char *image, bool source)
 {
     MachineConfig cfg = {
-        .ram_size = 64 * MiB, .append = append ? append : "", .console = side_console,
-        .opaque = sd,
+        .ram_size = 64 * MiB, .append = append ? append : "", .console = e2e_console_write,
+        .opaque = &sd->console,
     };
 
     memset(sd, 0, sizeof(*sd));
-    g_mutex_init(&sd->lock);
-    sd->console = g_string_new("");
+    e2e_console_init(&sd->console);
     sd->m = machine_create(&cfg, &error_abort);
     sd->reg = mig_registry_new();
     sd->s = migration_new(sd->reg, &side_vm_ops, sd);
@@ -114,12 +96,7 @@ static void side_init(Side *sd, const char *append, const char *image, bool sour
         sd->blk = blk_new_open(image, NULL, opts, BDRV_O_RDWR, &error_abort);
         VirtIOBlkConf conf = { .blk = sd->blk, .serial = "MIG" };
         sd->dev = virtio_blk_create(&conf, &error_abort);
-        uint64_t ram_size;
-        void *ram = machine_ram(sd->m, &ram_size);
-        VirtioGuestMem mem = { .base = ram, .size = ram_size };
-        sd->proxy = virtio_mmio_create(machine_vm(sd->m), GODWIT_VIRTIO_MMIO_BASE,
-                                       GODWIT_VIRTIO_MMIO_GSI, virtio_blk_vdev(sd->dev), mem,
-                                       qemu_get_aio_context(), &error_abort);
+        sd->proxy = e2e_virtio_mmio_attach(sd->m, sd->dev, &error_abort);
         sd->vmig = virtio_mig_register(sd->reg, 0, virtio_blk_vdev(sd->dev), sd->dev, sd->ram);
         const char *names[] = { "disk0" };
         block_migration_register_list(sd->reg, 1, names, &sd->blk);
@@ -148,8 +125,7 @@ static void side_cleanup(Side *sd)
         virtio_blk_destroy(sd->dev);
         blk_unref(sd->blk);
     }
-    g_string_free(sd->console, true);
-    g_mutex_clear(&sd->lock);
+    e2e_console_destroy(&sd->console);
     g_free(sd->fail);
 }
 
@@ -236,20 +212,12 @@ static int finish_guest(Side *sd)
 
     g_assert_true(loop_until(guest_exited, sd, WAIT_MS));
     machine_wait(sd->m, 0, &e);
-    if (e.reason != KVM_GODWIT_STOP_REQUESTED) {
-        g_autofree char *out = side_output(sd);
-        g_error("guest stopped (%s): %s\n%s", kvm_stop_reason_name(e.reason), e.message, out);
-    }
-    return e.status;
+    return e2e_exit_status(&sd->console, &e);
 }
 
 static void assert_console_has(Side *sd, const char *needle)
 {
-    g_autofree char *out = side_output(sd);
-
-    if (!strstr(out, needle)) {
-        g_error("console lacks '%s':\n%s", needle, out);
-    }
+    e2e_console_assert_has(&sd->console, needle);
 }
 
 static void test_ram(gconstpointer data)
@@ -266,7 +234,7 @@ static void test_ram(gconstpointer data)
     g_assert_null(b.fail);
     uint32_t switched = machine_progress(b.m);
     int status = finish_guest(&b);
-    g_autofree char *out = side_output(&b);
+    g_autofree char *out = e2e_console_text(&b.console);
     g_test_message("switched at pass %u; destination console:\n%s", switched, out);
     if (drop) {
         g_assert_cmpint(status, ==, 1);
@@ -281,13 +249,7 @@ static void test_ram(gconstpointer data)
 
 static char *make_image(const char *name, uint64_t size)
 {
-    char *path = g_build_filename(tmpdir, name, NULL);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, size), ==, 0);
-    close(fd);
-    return path;
+    return e2e_make_image(tmpdir, name, size);
 }
 
 /* The guest's blk-pattern (every 64-bit word of sector s is s << 32 | seed), on the host. */
@@ -332,7 +294,7 @@ static void test_blk(void)
     g_assert_null(b.fail);
     g_assert_false(guest_exited(&a));          /* the switch happened mid-run */
     int status = finish_guest(&b);
-    g_autofree char *out = side_output(&b);
+    g_autofree char *out = e2e_console_text(&b.console);
     g_test_message("destination console:\n%s", out);
     g_assert_cmpint(status, ==, 0);
     assert_console_has(&b, "blk-pattern: PASS mib=48 seed=7");
@@ -384,15 +346,10 @@ static void test_cancel(void)
 
 int main(int argc, char **argv)
 {
-    Error *err = NULL;
-
     g_test_init(&argc, &argv, NULL);
     error_set_progname(argv[0]);
-    if (!kvm_available(&err)) {
-        fprintf(stderr, "\n*** SKIP: migration e2e tests need a usable /dev/kvm: %s ***\n\n",
-                error_get_pretty(err));
-        error_free(err);
-        return 77;
+    if (!e2e_kvm_usable("migration e2e tests")) {
+        return E2E_SKIP;
     }
     tmpdir = g_dir_make_tmp("godwit-mig-XXXXXX", NULL);
     g_test_add_data_func("/e2e/migration/ram-verify", GINT_TO_POINTER(0), test_ram);
@@ -401,9 +358,6 @@ int main(int argc, char **argv)
     g_test_add_func("/e2e/migration/blk-pattern", test_blk);
     g_test_add_func("/e2e/migration/cancel", test_cancel);
     int ret = g_test_run();
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-    if (system(cmd)) {
-        /* best effort */
-    }
+    e2e_remove_dir(tmpdir);
     return ret;
 }

@@ -15,6 +15,7 @@
 #include "hw/virtio/virtio-blk.h"
 #include "hw/virtio/virtio-mmio.h"
 #include "qobject/qdict.h"
+#include "e2e-util.h"
 
 #include <fcntl.h>
 
@@ -27,29 +28,11 @@ typedef struct VRun {
     VirtIOBlock *dev;
     VirtIOMMIOProxy *proxy;
     QEMUTimer *tick;
-    GMutex lock;
-    GString *console;            /* protected by lock */
+    E2eConsole console;
     unsigned stops;              /* werror=stop hook calls */
 } VRun;
 
 static char *tmpdir;
-
-static void vrun_console(void *opaque, const uint8_t *buf, size_t len)
-{
-    VRun *r = opaque;
-
-    g_mutex_lock(&r->lock);
-    g_string_append_len(r->console, (const char *)buf, len);
-    g_mutex_unlock(&r->lock);
-}
-
-static char *vrun_output(VRun *r)
-{
-    g_mutex_lock(&r->lock);
-    char *s = g_strdup(r->console->str);
-    g_mutex_unlock(&r->lock);
-    return s;
-}
 
 /* The stop policy's hook: what `-drive werror=stop` does to the VM. */
 static void vrun_stop(void *opaque, VirtIOBlock *s)
@@ -76,11 +59,11 @@ static void vrun_start(VRun *r, const char *filename, const char *format, const 
                        BlockdevOnError werror)
 {
     MachineConfig cfg = {
-        .ram_size = 128 * MiB, .append = append, .console = vrun_console, .opaque = r,
+        .ram_size = 128 * MiB, .append = append, .console = e2e_console_write,
+        .opaque = &r->console,
     };
     memset(r, 0, sizeof(*r));
-    g_mutex_init(&r->lock);
-    r->console = g_string_new("");
+    e2e_console_init(&r->console);
     r->m = machine_create(&cfg, &error_abort);
     r->blk = open_image(filename, format, &error_abort);
     blk_set_on_error(r->blk, BLOCKDEV_ON_ERROR_REPORT, werror);
@@ -88,12 +71,7 @@ static void vrun_start(VRun *r, const char *filename, const char *format, const 
         .blk = r->blk, .serial = SERIAL, .stop = vrun_stop, .opaque = r,
     };
     r->dev = virtio_blk_create(&conf, &error_abort);
-    uint64_t ram_size;
-    void *ram = machine_ram(r->m, &ram_size);
-    VirtioGuestMem mem = { .base = ram, .size = ram_size };
-    r->proxy = virtio_mmio_create(machine_vm(r->m), GODWIT_VIRTIO_MMIO_BASE,
-                                  GODWIT_VIRTIO_MMIO_GSI, virtio_blk_vdev(r->dev), mem,
-                                  qemu_get_aio_context(), &error_abort);
+    r->proxy = e2e_virtio_mmio_attach(r->m, r->dev, &error_abort);
     r->tick = aio_timer_new(qemu_get_aio_context(), QEMU_CLOCK_REALTIME, vrun_tick, r);
     machine_load_program(r->m, GODWIT_GUEST_ELF, &error_abort);
     machine_start(r->m, false, &error_abort);
@@ -120,12 +98,7 @@ static int vrun_finish(VRun *r)
 
     g_assert_true(vrun_loop(r, WAIT_MS, &e));
     virtio_blk_drain(r->dev);
-    if (e.reason != KVM_GODWIT_STOP_REQUESTED) {
-        g_autofree char *out = vrun_output(r);
-        g_test_message("console:\n%s", out);
-        g_error("guest stopped (%s): %s", kvm_stop_reason_name(e.reason), e.message);
-    }
-    return e.status;
+    return e2e_exit_status(&r->console, &e);
 }
 
 static void vrun_cleanup(VRun *r)
@@ -141,27 +114,17 @@ static void vrun_cleanup(VRun *r)
     virtio_blk_destroy(r->dev);
     machine_destroy(r->m);
     blk_unref(r->blk);
-    g_string_free(r->console, true);
-    g_mutex_clear(&r->lock);
+    e2e_console_destroy(&r->console);
 }
 
 static void assert_console_has(VRun *r, const char *needle)
 {
-    g_autofree char *out = vrun_output(r);
-    if (!strstr(out, needle)) {
-        g_test_message("console:\n%s", out);
-        g_error("console lacks '%s'", needle);
-    }
+    e2e_console_assert_has(&r->console, needle);
 }
 
 static char *make_image(const char *name, uint64_t size)
 {
-    char *path = g_build_filename(tmpdir, name, NULL);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    g_assert_cmpint(fd, >=, 0);
-    g_assert_cmpint(ftruncate(fd, size), ==, 0);
-    close(fd);
-    return path;
+    return e2e_make_image(tmpdir, name, size);
 }
 
 static uint64_t pattern_word(uint64_t sector, uint64_t seed)
@@ -280,7 +243,7 @@ static void test_wrong_seed_fails(void)
     vrun_start(&r, img, "raw", "blk-verify mib=4 seed=6 qd=1", BLOCKDEV_ON_ERROR_REPORT);
     g_assert_cmpint(vrun_finish(&r), ==, 1);
     assert_console_has(&r, "blk-verify: FAIL sector 0 word 0: expected 0x6 found 0x5");
-    g_autofree char *out = vrun_output(&r);
+    g_autofree char *out = e2e_console_text(&r.console);
     g_assert_null(strstr(out, "PASS"));
     vrun_cleanup(&r);
 }
@@ -379,15 +342,10 @@ static void test_werror_report(void)
 
 int main(int argc, char **argv)
 {
-    Error *err = NULL;
-
     g_test_init(&argc, &argv, NULL);
     error_set_progname(argv[0]);
-    if (!kvm_available(&err)) {
-        fprintf(stderr, "\n*** SKIP: e2e virtio-blk tests need a usable /dev/kvm: %s ***\n\n",
-                error_get_pretty(err));
-        error_free(err);
-        return 77;
+    if (!e2e_kvm_usable("e2e virtio-blk tests")) {
+        return E2E_SKIP;
     }
     tmpdir = g_dir_make_tmp("godwit-vblk-XXXXXX", NULL);
     g_assert_nonnull(tmpdir);
@@ -398,9 +356,6 @@ int main(int argc, char **argv)
     g_test_add_func("/e2e/virtio-blk/werror/stop-then-cont", test_werror_stop);
     g_test_add_func("/e2e/virtio-blk/werror/report", test_werror_report);
     int ret = g_test_run();
-    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
-    if (system(cmd)) {
-        /* leave it */
-    }
+    e2e_remove_dir(tmpdir);
     return ret;
 }

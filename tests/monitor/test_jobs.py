@@ -10,60 +10,33 @@
 # backing.file.
 # Needs qemu-img (image creation and compare); exit 77 without it.
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from qmp import VM, godwit_binary   # noqa: E402
-
-QEMU_IMG = shutil.which('qemu-img')
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        failures.append(what)
-
-
-def img(*a):
-    subprocess.run([QEMU_IMG] + list(a), check=True, stdout=subprocess.DEVNULL)
-
-
-def node(path, name, **extra):
-    n = {'driver': 'qcow2', 'node-name': name, 'file': {'driver': 'file', 'filename': path}}
-    n.update(extra)
-    return n
-
-
-def hmp(vm, line):
-    return vm.cmd('human-monitor-command', {'command-line': line})['return']
-
-
-def wait_status(vm, job, status, seen=None):
-    while True:
-        ev = vm.qmp.event_wait('JOB_STATUS_CHANGE')
-        if seen is not None:
-            seen.append(ev['data']['status'])
-        if ev['data'] == {'id': job, 'status': status}:
-            return
+from mon_util import QEMU_IMG, check, failures, hmp, img, node, wait_status   # noqa: E402
 
 
 def launch():
     return VM(godwit_binary(), ['-machine', 'none', '-accel', 'qtest', '-nodefaults']).launch()
 
 
+def add_src_and_tgt(vm, d, stem, size, write):
+    """Nodes src (<stem>.qcow2, filled by the qemu-io write) and an empty tgt (<stem>t.qcow2)."""
+    src, tgt = os.path.join(d, stem + '.qcow2'), os.path.join(d, stem + 't.qcow2')
+    img('create', '-f', 'qcow2', src, size)
+    img('create', '-f', 'qcow2', tgt, size)
+    vm.cmd('blockdev-add', node(src, 'src'))
+    hmp(vm, 'qemu-io src "%s"' % write)
+    vm.cmd('blockdev-add', node(tgt, 'tgt'))
+
+
 def test_verbs_pause_speed(d):
-    src = os.path.join(d, 'v.qcow2')
-    img('create', '-f', 'qcow2', src, '32M')
     vm = launch()
     try:
-        vm.cmd('blockdev-add', node(src, 'src'))
-        hmp(vm, 'qemu-io src "write -P 7 0 8M"')
-        img('create', '-f', 'qcow2', os.path.join(d, 'vt.qcow2'), '32M')
-        vm.cmd('blockdev-add', node(os.path.join(d, 'vt.qcow2'), 'tgt'))
+        add_src_and_tgt(vm, d, 'v', '32M', 'write -P 7 0 8M')
         r = vm.cmd('blockdev-mirror', {'job-id': 'm', 'device': 'src', 'target': 'tgt',
                                        'sync': 'full', 'speed': 1024 * 1024})
         check(r == {'return': {}}, 'mirror with speed starts')
@@ -99,14 +72,9 @@ def test_verbs_pause_speed(d):
 
 
 def test_cancel_before_ready(d):
-    src = os.path.join(d, 'c.qcow2')
-    img('create', '-f', 'qcow2', src, '64M')
     vm = launch()
     try:
-        vm.cmd('blockdev-add', node(src, 'src'))
-        hmp(vm, 'qemu-io src "write -P 1 0 32M"')
-        img('create', '-f', 'qcow2', os.path.join(d, 'ct.qcow2'), '64M')
-        vm.cmd('blockdev-add', node(os.path.join(d, 'ct.qcow2'), 'tgt'))
+        add_src_and_tgt(vm, d, 'c', '64M', 'write -P 1 0 32M')
         vm.cmd('blockdev-mirror', {'job-id': 'm', 'device': 'src', 'target': 'tgt',
                                    'sync': 'full', 'speed': 65536})
         seen = []

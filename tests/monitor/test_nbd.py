@@ -19,16 +19,9 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from qmp import VM, godwit_binary   # noqa: E402
+from mon_util import QEMU_IMG, check, failures, hmp   # noqa: E402
 
-QEMU_IMG = shutil.which('qemu-img')
 QEMU_IO = shutil.which('qemu-io')
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        failures.append(what)
 
 
 def tool(name):
@@ -47,10 +40,6 @@ def io(binary, uri, *cmds, ro=False):
 
 def uri(sock, name):
     return 'nbd+unix:///%s?socket=%s' % (name, sock)
-
-
-def hmp(vm, line):
-    return vm.cmd('human-monitor-command', {'command-line': line})['return']
 
 
 def qcow2_node(path, name):

@@ -23,27 +23,10 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from qmp import VM, godwit_binary   # noqa: E402
+from mon_util import QEMU_IMG, check, failures, img, node   # noqa: E402
 
 QEMU = shutil.which('qemu-system-x86_64')
-QEMU_IMG = shutil.which('qemu-img')
 MiB = 1 << 20
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        failures.append(what)
-
-
-def img(*a):
-    subprocess.run([QEMU_IMG] + list(a), check=True, stdout=subprocess.DEVNULL)
-
-
-def node(path, name, **extra):
-    n = {'driver': 'qcow2', 'node-name': name, 'file': {'driver': 'file', 'filename': path}}
-    n.update(extra)
-    return n
 
 
 def act(kind, **data):

@@ -304,6 +304,77 @@ static void expect_error(Error **errp, const char *text)
     *errp = NULL;
 }
 
+/* new_job() outside a transaction, one step a millisecond, started at once. */
+static TestJob *start_job(const char *id, const JobDriver *drv, int flags, TestRecord *rec,
+                          int steps)
+{
+    TestJob *s = new_job(id, drv, NULL, flags, rec, steps, MS);
+
+    job_start(&s->common);
+    return s;
+}
+
+/* "mirror0" with one step, run until it is READY. */
+static TestJob *start_ready_mirror(TestRecord *rec)
+{
+    TestJob *m = start_job("mirror0", &mirror_drv, 0, rec, 1);
+
+    advance(MS);
+    return m;
+}
+
+/* "job0" with one step and auto-finalize off, run until it waits in PENDING. */
+static TestJob *start_pending_job(TestRecord *rec)
+{
+    TestJob *s = start_job("job0", &stream_drv, JOB_MANUAL_FINALIZE, rec, 1);
+
+    advance(MS);
+    ev_check("created running waiting pending PENDING");
+    return s;
+}
+
+/* query-jobs keeps a CONCLUDED job's error (NULL: none) until it is dismissed. */
+static void check_concluded_info(Job *job, const char *error)
+{
+    JobInfoData info;
+
+    job_query_info(job, &info);
+    g_assert_cmpint(info.status, ==, JOB_STATUS_CONCLUDED);
+    g_assert_cmpstr(info.error, ==, error);
+    job_info_data_clear(&info);
+}
+
+/* Jobs "a" and "b" in one transaction, which they hold the only references to. */
+static void new_txn_pair(TestJob **a, TestRecord *ra, int a_flags, int a_steps,
+                         TestJob **b, TestRecord *rb, int b_steps)
+{
+    JobTxn *txn = job_txn_new();
+
+    *a = new_job("a", &stream_drv, txn, a_flags, ra, a_steps, MS);
+    *b = new_job("b", &stream_drv, txn, 0, rb, b_steps, MS);
+    job_txn_unref(txn);
+}
+
+/* Start both members; log what follows, each event prefixed with its job's id. */
+static void start_txn_pair(TestJob *a, TestJob *b)
+{
+    job_start(&a->common);
+    job_start(&b->common);
+    g_string_truncate(ev, 0);
+    ev_ids = true;
+}
+
+/* Just resumed: "running" again, then `steps_left` more steps end the job. */
+static void check_resumed_to_end(int steps_left)
+{
+    flush();
+    ev_check("running");
+    for (int i = 0; i < steps_left; i++) {
+        advance(MS);
+    }
+    ev_check("waiting pending COMPLETED concluded null");
+}
+
 static unsigned co_baseline;
 
 static void setup(void)
@@ -589,8 +660,7 @@ static void test_stream_success(void)
     JobInfoData info;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, 0, &r, 3, MS);
-    job_start(&s->common);
+    s = start_job("job0", &stream_drv, 0, &r, 3);
     ev_check("created running");
     advance(MS);
     advance(MS);
@@ -622,8 +692,7 @@ static void test_mirror_cancel_after_ready(void)
     BlockJobInfoData bi;
 
     setup();
-    m = new_job("mirror0", &mirror_drv, NULL, 0, &r, 2, MS);
-    job_start(&m->common);
+    m = start_job("mirror0", &mirror_drv, 0, &r, 2);
     advance(MS);
     ev_check("created running");
     advance(MS);
@@ -650,9 +719,7 @@ static void test_mirror_complete(void)
     TestJob *m;
 
     setup();
-    m = new_job("mirror0", &mirror_drv, NULL, 0, &r, 1, MS);
-    job_start(&m->common);
-    advance(MS);
+    m = start_ready_mirror(&r);
     ev_check("created running ready READY");
     job_complete(&m->common, &error_abort);
     flush();
@@ -667,8 +734,7 @@ static void test_mirror_cancel_before_ready(void)
     TestJob *m;
 
     setup();
-    m = new_job("mirror0", &mirror_drv, NULL, 0, &r, 5, MS);
-    job_start(&m->common);
+    m = start_job("mirror0", &mirror_drv, 0, &r, 5);
     advance(MS);
     job_user_cancel(&m->common, false, &error_abort);
     g_assert_true(job_is_cancelled(&m->common));   /* not READY: a soft cancel is real */
@@ -687,9 +753,7 @@ static void test_force_cancel_ready(void)
     TestJob *m;
 
     setup();
-    m = new_job("mirror0", &mirror_drv, NULL, 0, &r, 1, MS);
-    job_start(&m->common);
-    advance(MS);
+    m = start_ready_mirror(&r);
     job_user_cancel(&m->common, true, &error_abort);
     flush();
     ev_check("created running ready READY aborting CANCELLED concluded null");
@@ -700,21 +764,14 @@ static void test_force_cancel_ready(void)
 static void test_auto_dismiss_off(void)
 {
     TestRecord r = { 0 };
-    TestJob *s;
     Job *job;
-    JobInfoData info;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, JOB_MANUAL_DISMISS, &r, 1, MS);
-    job = &s->common;
-    job_start(job);
+    job = &start_job("job0", &stream_drv, JOB_MANUAL_DISMISS, &r, 1)->common;
     advance(MS);
     ev_check("created running waiting pending COMPLETED concluded");
     g_assert_true(job_get("job0") == job);
-    job_query_info(job, &info);
-    g_assert_cmpint(info.status, ==, JOB_STATUS_CONCLUDED);
-    g_assert_null(info.error);
-    job_info_data_clear(&info);
+    check_concluded_info(job, NULL);
     advance(100 * MS);
     ev_check("");
     g_assert_cmpint(r.freed, ==, 0);
@@ -731,10 +788,7 @@ static void test_auto_finalize_off(void)
     TestJob *s;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, JOB_MANUAL_FINALIZE, &r, 1, MS);
-    job_start(&s->common);
-    advance(MS);
-    ev_check("created running waiting pending PENDING");
+    s = start_pending_job(&r);
     g_assert_cmpint(r.prepared, ==, 0);           /* prepare waits for job-finalize */
     advance(100 * MS);
     ev_check("");
@@ -762,9 +816,8 @@ static void test_failure_error_kept(void)
     advance(MS);
     advance(MS);
     ev_check("created running aborting COMPLETED(test failure at step 2) concluded");
+    check_concluded_info(job, "test failure at step 2");
     job_query_info(job, &info);
-    g_assert_cmpint(info.status, ==, JOB_STATUS_CONCLUDED);
-    g_assert_cmpstr(info.error, ==, "test failure at step 2");
     g_assert_cmpint(info.current_progress, ==, 1);
     g_assert_cmpint(info.total_progress, ==, 3);
     job_info_data_clear(&info);
@@ -785,20 +838,14 @@ static void test_failure_error_kept(void)
 static void test_cancelled_error_kept(void)
 {
     TestRecord r = { 0 };
-    TestJob *s;
     Job *job;
-    JobInfoData info;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, JOB_MANUAL_DISMISS, &r, 3, MS);
-    job = &s->common;
-    job_start(job);
+    job = &start_job("job0", &stream_drv, JOB_MANUAL_DISMISS, &r, 3)->common;
     job_user_cancel(job, false, &error_abort);
     flush();
     ev_check("created running aborting CANCELLED concluded");
-    job_query_info(job, &info);
-    g_assert_cmpstr(info.error, ==, "Operation canceled");
-    job_info_data_clear(&info);
+    check_concluded_info(job, "Operation canceled");
     job_dismiss(&job, &error_abort);
     teardown();
 }
@@ -807,11 +854,9 @@ static void test_cancelled_error_kept(void)
 static void test_create_job_events(void)
 {
     TestRecord r = { 0 };
-    TestJob *s;
 
     setup();
-    s = new_job("create0", &create_drv, NULL, 0, &r, 1, MS);
-    job_start(&s->common);
+    start_job("create0", &create_drv, 0, &r, 1);
     advance(MS);
     ev_check("created running waiting pending concluded null");
     g_assert_cmpint(r.committed, ==, 1);
@@ -896,10 +941,7 @@ static void test_pause_before_start(void)
     advance(10 * MS);
     g_assert_cmpint(s->done, ==, 0);
     job_user_resume(&s->common, &error_abort);
-    flush();
-    ev_check("running");
-    advance(MS);
-    ev_check("waiting pending COMPLETED concluded null");
+    check_resumed_to_end(1);
     teardown();
 }
 
@@ -912,9 +954,8 @@ static void test_internal_pause(void)
     Error *err = NULL;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, 0, &r, 2, MS);
+    s = start_job("job0", &stream_drv, 0, &r, 2);
     job = &s->common;
-    job_start(job);
     job_pause(job);
     flush();
     ev_check("created running paused");
@@ -931,11 +972,7 @@ static void test_internal_pause(void)
     ev_check("");
 
     job_resume(job);
-    flush();
-    ev_check("running");
-    advance(MS);
-    advance(MS);
-    ev_check("waiting pending COMPLETED concluded null");
+    check_resumed_to_end(2);
     teardown();
 }
 
@@ -946,9 +983,7 @@ static void test_standby(void)
     TestJob *m;
 
     setup();
-    m = new_job("mirror0", &mirror_drv, NULL, 0, &r, 1, MS);
-    job_start(&m->common);
-    advance(MS);
+    m = start_ready_mirror(&r);
     job_pause(&m->common);
     flush();
     job_resume(&m->common);
@@ -985,8 +1020,7 @@ static void test_cancel_running(void)
     TestJob *s;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, 0, &r, 3, MS);
-    job_start(&s->common);
+    s = start_job("job0", &stream_drv, 0, &r, 3);
     advance(MS);
     job_user_cancel(&s->common, false, &error_abort);
     flush();
@@ -1001,8 +1035,7 @@ static void test_cancel_paused(void)
     TestJob *s;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, 0, &r, 3, MS);
-    job_start(&s->common);
+    s = start_job("job0", &stream_drv, 0, &r, 3);
     job_user_pause(&s->common, &error_abort);
     flush();
     job_user_cancel(&s->common, false, &error_abort);
@@ -1019,9 +1052,7 @@ static void test_force_cancel_standby(void)
     TestJob *m;
 
     setup();
-    m = new_job("mirror0", &mirror_drv, NULL, 0, &r, 1, MS);
-    job_start(&m->common);
-    advance(MS);
+    m = start_ready_mirror(&r);
     job_pause(&m->common);                        /* internal: stays paused after a cancel */
     flush();
     ev_check("created running ready READY standby");
@@ -1043,9 +1074,7 @@ static void test_soft_cancel_user_paused_ready(void)
     TestJob *m;
 
     setup();
-    m = new_job("mirror0", &mirror_drv, NULL, 0, &r, 1, MS);
-    job_start(&m->common);
-    advance(MS);
+    m = start_ready_mirror(&r);
     job_user_pause(&m->common, &error_abort);
     flush();
     job_user_cancel(&m->common, false, &error_abort);
@@ -1061,10 +1090,7 @@ static void test_cancel_pending(void)
     TestJob *s;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, JOB_MANUAL_FINALIZE, &r, 1, MS);
-    job_start(&s->common);
-    advance(MS);
-    ev_check("created running waiting pending PENDING");
+    s = start_pending_job(&r);
     job_user_cancel(&s->common, false, &error_abort);
     ev_check("aborting CANCELLED concluded null");
     g_assert_cmpint(r.prepared, ==, 0);
@@ -1080,8 +1106,7 @@ static void test_cancel_deferred(void)
     TestJob *s;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, 0, &r, 1, MS);
-    job_start(&s->common);
+    s = start_job("job0", &stream_drv, 0, &r, 1);
     qemu_clock_step(MS);
     aio_poll(ctx, false);                         /* the timer ends run(); BH queued */
     g_assert_true(s->common.deferred_to_main_loop);
@@ -1121,8 +1146,7 @@ static void test_complete_sync_error(void)
     Error *err = NULL;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, 0, &r, 3, MS);
-    job_start(&s->common);
+    s = start_job("job0", &stream_drv, 0, &r, 3);
     g_assert_cmpint(job_complete_sync(&s->common, &err), ==, -EBUSY);
     expect_error(&err, "Job 'job0' in state 'running' cannot accept command verb 'complete'");
     g_assert_cmpint(job_cancel_sync(&s->common, false), ==, -ECANCELED);
@@ -1179,14 +1203,11 @@ static void test_cancel_sync_all(void)
 static void test_txn_success(void)
 {
     TestRecord ra = { 0 }, rb = { 0 };
-    JobTxn *txn = job_txn_new();
     TestJob *a, *b;
 
     setup();
     ev_ids = true;
-    a = new_job("a", &stream_drv, txn, 0, &ra, 1, MS);
-    b = new_job("b", &stream_drv, txn, 0, &rb, 2, MS);
-    job_txn_unref(txn);
+    new_txn_pair(&a, &ra, 0, 1, &b, &rb, 2);
     job_start(&a->common);
     job_start(&b->common);
     advance(MS);
@@ -1202,18 +1223,12 @@ static void test_txn_success(void)
 static void test_txn_one_fails(void)
 {
     TestRecord ra = { 0 }, rb = { 0 };
-    JobTxn *txn = job_txn_new();
     TestJob *a, *b;
 
     setup();
-    a = new_job("a", &stream_drv, txn, 0, &ra, 3, MS);
-    b = new_job("b", &stream_drv, txn, 0, &rb, 5, MS);
-    job_txn_unref(txn);
+    new_txn_pair(&a, &ra, 0, 3, &b, &rb, 5);
     a->fail_at = 1;
-    job_start(&a->common);
-    job_start(&b->common);
-    g_string_truncate(ev, 0);
-    ev_ids = true;
+    start_txn_pair(a, b);
     advance(MS);
     ev_check("a:aborting b:aborting b:CANCELLED b:concluded b:null "
              "a:COMPLETED(test failure at step 1) a:concluded a:null");
@@ -1229,18 +1244,12 @@ static void test_txn_one_fails(void)
 static void test_txn_fail_after_waiting(void)
 {
     TestRecord ra = { 0 }, rb = { 0 };
-    JobTxn *txn = job_txn_new();
     TestJob *a, *b;
 
     setup();
-    a = new_job("a", &stream_drv, txn, 0, &ra, 1, MS);
-    b = new_job("b", &stream_drv, txn, 0, &rb, 3, MS);
-    job_txn_unref(txn);
+    new_txn_pair(&a, &ra, 0, 1, &b, &rb, 3);
     b->fail_at = 2;
-    job_start(&a->common);
-    job_start(&b->common);
-    g_string_truncate(ev, 0);
-    ev_ids = true;
+    start_txn_pair(a, b);
     advance(MS);
     ev_check("a:waiting");
     advance(MS);
@@ -1255,18 +1264,12 @@ static void test_txn_fail_after_waiting(void)
 static void test_txn_prepare_fails(void)
 {
     TestRecord ra = { 0 }, rb = { 0 };
-    JobTxn *txn = job_txn_new();
     TestJob *a, *b;
 
     setup();
-    a = new_job("a", &stream_drv, txn, 0, &ra, 1, MS);
-    b = new_job("b", &stream_drv, txn, 0, &rb, 1, MS);
-    job_txn_unref(txn);
+    new_txn_pair(&a, &ra, 0, 1, &b, &rb, 1);
     a->prepare_ret = -EIO;
-    job_start(&a->common);
-    job_start(&b->common);
-    g_string_truncate(ev, 0);
-    ev_ids = true;
+    start_txn_pair(a, b);
     advance(MS);
     ev_check("a:waiting b:waiting b:pending a:pending a:aborting "
              "b:aborting b:CANCELLED b:concluded b:null "
@@ -1281,17 +1284,11 @@ static void test_txn_prepare_fails(void)
 static void test_txn_manual_finalize(void)
 {
     TestRecord ra = { 0 }, rb = { 0 };
-    JobTxn *txn = job_txn_new();
     TestJob *a, *b;
 
     setup();
-    a = new_job("a", &stream_drv, txn, JOB_MANUAL_FINALIZE, &ra, 1, MS);
-    b = new_job("b", &stream_drv, txn, 0, &rb, 1, MS);
-    job_txn_unref(txn);
-    job_start(&a->common);
-    job_start(&b->common);
-    g_string_truncate(ev, 0);
-    ev_ids = true;
+    new_txn_pair(&a, &ra, JOB_MANUAL_FINALIZE, 1, &b, &rb, 1);
+    start_txn_pair(a, b);
     advance(MS);
     ev_check("a:waiting b:waiting b:pending a:pending a:PENDING");
     job_finalize(&b->common, &error_abort);       /* any member finalises them all */
@@ -1411,13 +1408,10 @@ static void test_error_action_table(void)
         { BLOCKDEV_ON_ERROR_AUTO, ENOSPC, BLOCK_ERROR_ACTION_STOP },
     };
     TestRecord r = { 0 };
-    TestJob *s;
     Job *job;
 
     setup();
-    s = new_job("job0", &stream_drv, NULL, 0, &r, 1, MS);
-    job = &s->common;
-    job_start(job);
+    job = &start_job("job0", &stream_drv, 0, &r, 1)->common;
     g_string_truncate(ev, 0);
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         BlockErrorAction a = job_error_action(job, cases[i].on_error, i & 1, cases[i].errnum);
@@ -1465,11 +1459,7 @@ static void test_error_stop_resume(void)
     g_assert_cmpint(s->done, ==, 1);
     job_user_resume(job, &error_abort);
     g_assert_cmpint(job->iostatus, ==, JOB_IO_STATUS_OK);
-    flush();
-    ev_check("running");
-    advance(MS);
-    advance(MS);
-    ev_check("waiting pending COMPLETED concluded null");
+    check_resumed_to_end(2);
     teardown();
 }
 

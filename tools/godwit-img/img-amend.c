@@ -124,8 +124,7 @@ int img_amend(int argc, char **argv)
         error_report("Expecting one image file name");
         return 1;
     }
-    if (bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
-        error_report("Invalid cache option: %s", cache);
+    if (!img_parse_cache(cache, false, &flags, &writethrough)) {
         return 1;
     }
     BlockBackend *blk = img_open(image_opts, argv[optind], fmt, flags, writethrough, quiet,

@@ -105,8 +105,7 @@ int img_commit(int argc, char **argv)
         img_error_exit("Expecting one image file name");
     }
     const char *filename = argv[optind];
-    if (bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
-        error_report("Invalid cache option: %s", cache);
+    if (!img_parse_cache(cache, false, &flags, &writethrough)) {
         return 1;
     }
     BlockBackend *blk = img_open(image_opts, filename, fmt, flags, writethrough, quiet, false);
@@ -269,8 +268,7 @@ int img_rebase(int argc, char **argv)
         img_error_exit("Must specify backing file (-b) or use unsafe mode (-u)");
     }
     const char *filename = argv[optind];
-    if (bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
-        error_report("Invalid cache option: %s", cache);
+    if (!img_parse_cache(cache, false, &flags, &writethrough)) {
         return 1;
     }
     if (unsafe) {

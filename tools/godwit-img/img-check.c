@@ -119,8 +119,7 @@ int img_check(int argc, char **argv)
     if (optind != argc - 1) {
         img_error_exit("Expecting one image file name");
     }
-    if (bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
-        error_report("Invalid source cache option: %s", cache);
+    if (!img_parse_cache(cache, true, &flags, &writethrough)) {
         return 1;
     }
     BlockBackend *blk = img_open(image_opts, argv[optind], fmt, flags, writethrough, quiet,

@@ -47,6 +47,15 @@ void img_printf(bool quiet, const char *fmt, ...)
     va_end(ap);
 }
 
+bool img_parse_cache(const char *cache, bool source, int *flags, bool *writethrough)
+{
+    if (bdrv_parse_cache_mode(cache, flags, writethrough) < 0) {
+        error_report("Invalid %scache option: %s", source ? "source " : "", cache);
+        return false;
+    }
+    return true;
+}
+
 BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt, int flags,
                        bool writethrough, bool quiet, bool force_share)
 {

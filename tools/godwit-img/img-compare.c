@@ -164,8 +164,7 @@ int img_compare(int argc, char **argv)
     if (optind != argc - 2) {
         img_error_exit("Expecting two image file names");
     }
-    if (bdrv_parse_cache_mode(cache, &flags, &writethrough) < 0) {
-        error_report("Invalid source cache option: %s", cache);
+    if (!img_parse_cache(cache, true, &flags, &writethrough)) {
         return 2;
     }
     CmpImage a = { .name = argv[optind] }, b = { .name = argv[optind + 1] };

@@ -367,12 +367,10 @@ int img_convert(int argc, char **argv)
 
     int src_flags = 0, dst_flags = BDRV_O_RDWR;
     bool src_wt = false, dst_wt = false;
-    if (bdrv_parse_cache_mode(src_cache, &src_flags, &src_wt) < 0) {
-        error_report("Invalid source cache option: %s", src_cache);
+    if (!img_parse_cache(src_cache, true, &src_flags, &src_wt)) {
         return 1;
     }
-    if (bdrv_parse_cache_mode(cache, &dst_flags, &dst_wt) < 0) {
-        error_report("Invalid cache option: %s", cache);
+    if (!img_parse_cache(cache, false, &dst_flags, &dst_wt)) {
         return 1;
     }
     if (!force_share) {

@@ -79,6 +79,13 @@ void img_printf(bool quiet, const char *fmt, ...) GODWIT_PRINTF(2, 3);
 BlockBackend *img_open(bool image_opts, const char *filename, const char *fmt, int flags,
                        bool writethrough, bool quiet, bool force_share);
 
+/*
+ * Parse a -t/-T cache mode into *flags and *writethrough. On a bad one, print
+ * "Invalid cache option: C" (with source: "Invalid source cache option: C")
+ * and return false.
+ */
+bool img_parse_cache(const char *cache, bool source, int *flags, bool *writethrough);
+
 /* Parse a qemu-img size argument with QEMU's limits; -1 after errors are printed. */
 int64_t img_parse_size(const char *arg);
 

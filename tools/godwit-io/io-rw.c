@@ -112,38 +112,147 @@ static bool io_fill_from_file(uint8_t *buf, int64_t len, const char *file)
     return true;
 }
 
+/*
+ * One request, synchronous or asynchronous: the options its command shares with
+ * the others, its buffer and its range. The aio commands keep it until their
+ * completion callback reports it.
+ */
+typedef struct IoReq {
+    QEMUIOVector qiov;                /* the vectored commands' buffers */
+    uint8_t *buf;                     /* NULL for write -z */
+    int64_t offset, bytes;
+    int64_t start_ns;
+    BdrvRequestFlags flags;
+    bool Cflag, qflag, vflag, Pflag, zflag;
+    int pattern;
+    int64_t pattern_off, pattern_len; /* the part of buf that -P checks */
+} IoReq;
+
+static void io_req_clear(IoReq *r)
+{
+    qemu_iovec_destroy(&r->qiov);
+    io_free(r->buf);
+}
+
+/* -P pattern; false (the error printed) if it does not parse. */
+static bool io_req_pattern_opt(IoReq *r, const char *arg)
+{
+    r->Pflag = true;
+    r->pattern = io_parse_pattern(arg);
+    return r->pattern >= 0;
+}
+
+/* "off len" at argv[i]; prints the error and returns < 0 if either does not parse. */
+static int io_off_len_args(char **argv, int i, int64_t *offset, int64_t *len)
+{
+    *offset = io_num_arg(argv, i);
+    if (*offset < 0) {
+        return *offset;
+    }
+    *len = io_num_arg(argv, i + 1);
+    if (*len < 0) {
+        return *len;
+    }
+    return 0;
+}
+
+/* read and discard take at most IO_REQUEST_MAX_BYTES at once; arg is the length as given. */
+static bool io_check_len(int64_t len, const char *arg)
+{
+    if (len > IO_REQUEST_MAX_BYTES) {
+        printf("length cannot exceed %" PRId64 ", given %s\n", IO_REQUEST_MAX_BYTES, arg);
+        return false;
+    }
+    return true;
+}
+
+/* The vectored commands' "off len [len..]": the offset and one buffer filled with fill. */
+static int io_vec_args(IoReq *r, BlockBackend *blk, int argc, char **argv, int fill)
+{
+    r->offset = io_num_arg(argv, optind);
+    if (r->offset < 0) {
+        return r->offset;
+    }
+    r->buf = io_create_iovec(blk, &r->qiov, argv + optind + 1, argc - optind - 1, fill);
+    if (!r->buf) {
+        return -EINVAL;
+    }
+    r->bytes = r->qiov.size;
+    r->pattern_len = r->bytes;
+    return 0;
+}
+
+/*
+ * A read has ended with ret: "<cmd> failed: ...", or else the -P check, the -v
+ * dump and, unless -q, the timing line. Returns ret, -EINVAL on a pattern
+ * mismatch, or 0.
+ */
+static int io_read_report(const IoReq *r, const char *cmd, int ret)
+{
+    int64_t elapsed = tool_now_ns() - r->start_ns;
+
+    if (ret < 0) {
+        printf("%s failed: %s\n", cmd, strerror(-ret));
+        return ret;
+    }
+    ret = 0;
+    if (r->Pflag && !io_verify(r->buf + r->pattern_off, r->pattern_len, r->pattern,
+                               r->offset + r->pattern_off)) {
+        ret = -EINVAL;
+    }
+    if (!r->qflag) {
+        if (r->vflag) {
+            io_dump_buffer(r->buf, r->offset, r->bytes);
+        }
+        io_print_report("read", elapsed, r->offset, r->bytes, r->bytes, 1, r->Cflag);
+    }
+    return ret;
+}
+
+/* A write or discard has ended with ret: "<cmd> failed: ...", or the timing line unless -q. */
+static int io_write_report(const IoReq *r, const char *cmd, const char *verb, int ret)
+{
+    int64_t elapsed = tool_now_ns() - r->start_ns;
+
+    if (ret < 0) {
+        printf("%s failed: %s\n", cmd, strerror(-ret));
+        return ret;
+    }
+    if (!r->qflag) {
+        io_print_report(verb, elapsed, r->offset, r->bytes, r->bytes, 1, r->Cflag);
+    }
+    return 0;
+}
+
 static int read_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false, vflag = false, Pflag = false, sflag = false, lflag = false;
-    bool bflag = false;
-    int c, pattern = 0;
-    int64_t pattern_off = 0, pattern_len = 0;
+    IoReq r = { 0 };
+    bool sflag = false, lflag = false, bflag = false;
+    int c, ret;
 
     while ((c = getopt(argc, argv, "bCl:pP:qs:v")) != -1) {
         switch (c) {
         case 'b': bflag = true; break;
-        case 'C': Cflag = true; break;
+        case 'C': r.Cflag = true; break;
         case 'p': break;                    /* accepted for compatibility */
-        case 'q': qflag = true; break;
-        case 'v': vflag = true; break;
+        case 'q': r.qflag = true; break;
+        case 'v': r.vflag = true; break;
         case 'P':
-            Pflag = true;
-            pattern = io_parse_pattern(optarg);
-            if (pattern < 0) {
+            if (!io_req_pattern_opt(&r, optarg)) {
                 return -EINVAL;
             }
             break;
         case 'l':
             lflag = true;
-            pattern_len = io_num_arg(&optarg, 0);
-            if (pattern_len < 0) {
+            r.pattern_len = io_num_arg(&optarg, 0);
+            if (r.pattern_len < 0) {
                 return -EINVAL;
             }
             break;
         case 's':
             sflag = true;
-            pattern_off = io_num_arg(&optarg, 0);
-            if (pattern_off < 0) {
+            r.pattern_off = io_num_arg(&optarg, 0);
+            if (r.pattern_off < 0) {
                 return -EINVAL;
             }
             break;
@@ -154,77 +263,80 @@ static int read_f(BlockBackend *blk, int argc, char **argv)
     if (optind != argc - 2) {
         return io_usage("read");
     }
-    int64_t offset = io_num_arg(argv, optind);
-    if (offset < 0) {
-        return offset;
+    ret = io_off_len_args(argv, optind, &r.offset, &r.bytes);
+    if (ret < 0) {
+        return ret;
     }
-    int64_t count = io_num_arg(argv, optind + 1);
-    if (count < 0) {
-        return count;
-    }
-    if (count > IO_REQUEST_MAX_BYTES) {
-        printf("length cannot exceed %" PRId64 ", given %s\n", IO_REQUEST_MAX_BYTES,
-               argv[optind + 1]);
+    if (!io_check_len(r.bytes, argv[optind + 1])) {
         return -EINVAL;
     }
-    if (!Pflag && (lflag || sflag)) {
+    if (!r.Pflag && (lflag || sflag)) {
         return io_usage("read");
     }
     if (!lflag) {
-        pattern_len = count - pattern_off;
+        r.pattern_len = r.bytes - r.pattern_off;
     }
-    if (pattern_len < 0 || pattern_off + pattern_len > count) {
+    if (r.pattern_len < 0 || r.pattern_off + r.pattern_len > r.bytes) {
         printf("pattern verification range exceeds end of read data\n");
         return -EINVAL;
     }
 
-    uint8_t *buf = io_alloc(blk, count, 0xab);
-    int64_t t0 = tool_now_ns();
-    int ret = bflag ? -ENOTSUP : blk_pread(blk, offset, count, buf, 0);
-    int64_t elapsed = tool_now_ns() - t0;
-    if (ret < 0) {
-        printf("read failed: %s\n", strerror(-ret));
-        goto out;
-    }
-    ret = 0;
-    if (Pflag && !io_verify(buf + pattern_off, pattern_len, pattern, offset + pattern_off)) {
-        ret = -EINVAL;
-    }
-    if (!qflag) {
-        if (vflag) {
-            io_dump_buffer(buf, offset, count);
-        }
-        io_print_report("read", elapsed, offset, count, count, 1, Cflag);
-    }
-out:
-    io_free(buf);
+    r.buf = io_alloc(blk, r.bytes, 0xab);
+    r.start_ns = tool_now_ns();
+    ret = bflag ? -ENOTSUP : blk_pread(blk, r.offset, r.bytes, r.buf, 0);
+    ret = io_read_report(&r, "read", ret);
+    io_req_clear(&r);
     return ret;
+}
+
+/* write's rules for its flags, in QEMU's order and words. */
+static bool write_check_flags(bool bflag, bool zflag, bool Pflag, bool sflag,
+                              BdrvRequestFlags flags)
+{
+    if (bflag && zflag) {
+        printf("-b and -z cannot be specified at the same time\n");
+        return false;
+    }
+    if ((flags & BDRV_REQ_FUA) && bflag) {
+        printf("-f and -b cannot be specified at the same time\n");
+        return false;
+    }
+    if (zflag + Pflag + sflag > 1) {
+        printf("Only one of -z, -P, and -s can be specified at the same time\n");
+        return false;
+    }
+    if ((flags & BDRV_REQ_NO_FALLBACK) && !zflag) {
+        printf("-n requires -z to be specified\n");
+        return false;
+    }
+    if ((flags & BDRV_REQ_MAY_UNMAP) && !zflag) {
+        printf("-u requires -z to be specified\n");
+        return false;
+    }
+    return true;
 }
 
 static int write_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false, bflag = false, zflag = false, Pflag = false;
-    bool nflag = false, uflag = false;
-    BdrvRequestFlags flags = 0;
+    IoReq r = { .pattern = 0xcd };
+    bool bflag = false;
     const char *src_file = NULL;
-    int c, pattern = 0xcd;
+    int c, ret;
 
     while ((c = getopt(argc, argv, "bcCfnpP:qs:uz")) != -1) {
         switch (c) {
         case 'b': bflag = true; break;
-        case 'c': flags |= BDRV_REQ_WRITE_COMPRESSED; break;
-        case 'C': Cflag = true; break;
-        case 'f': flags |= BDRV_REQ_FUA; break;
-        case 'n': flags |= BDRV_REQ_NO_FALLBACK; nflag = true; break;
+        case 'c': r.flags |= BDRV_REQ_WRITE_COMPRESSED; break;
+        case 'C': r.Cflag = true; break;
+        case 'f': r.flags |= BDRV_REQ_FUA; break;
+        case 'n': r.flags |= BDRV_REQ_NO_FALLBACK; break;
         case 'p': break;                    /* accepted for compatibility */
-        case 'q': qflag = true; break;
+        case 'q': r.qflag = true; break;
         case 's': src_file = optarg; break;
-        case 'u': flags |= BDRV_REQ_MAY_UNMAP; uflag = true; break;
-        case 'z': zflag = true; break;
+        case 'u': r.flags |= BDRV_REQ_MAY_UNMAP; break;
+        case 'z': r.zflag = true; break;
         case 'P':
-            Pflag = true;
-            pattern = io_parse_pattern(optarg);
-            if (pattern < 0) {
+            if (!io_req_pattern_opt(&r, optarg)) {
                 return -EINVAL;
             }
             break;
@@ -235,196 +347,133 @@ static int write_f(BlockBackend *blk, int argc, char **argv)
     if (optind != argc - 2) {
         return io_usage("write");
     }
-    if (bflag && zflag) {
-        printf("-b and -z cannot be specified at the same time\n");
+    if (!write_check_flags(bflag, r.zflag, r.Pflag, src_file != NULL, r.flags)) {
         return -EINVAL;
     }
-    if ((flags & BDRV_REQ_FUA) && bflag) {
-        printf("-f and -b cannot be specified at the same time\n");
-        return -EINVAL;
+    ret = io_off_len_args(argv, optind, &r.offset, &r.bytes);
+    if (ret < 0) {
+        return ret;
     }
-    if (zflag + Pflag + !!src_file > 1) {
-        printf("Only one of -z, -P, and -s can be specified at the same time\n");
-        return -EINVAL;
-    }
-    if (nflag && !zflag) {
-        printf("-n requires -z to be specified\n");
-        return -EINVAL;
-    }
-    if (uflag && !zflag) {
-        printf("-u requires -z to be specified\n");
-        return -EINVAL;
-    }
-    int64_t offset = io_num_arg(argv, optind);
-    if (offset < 0) {
-        return offset;
-    }
-    int64_t count = io_num_arg(argv, optind + 1);
-    if (count < 0) {
-        return count;
-    }
-    if (count > IO_REQUEST_MAX_BYTES && !(flags & BDRV_REQ_NO_FALLBACK)) {
+    if (r.bytes > IO_REQUEST_MAX_BYTES && !(r.flags & BDRV_REQ_NO_FALLBACK)) {
         printf("length cannot exceed %" PRId64 " without -n, given %s\n",
                IO_REQUEST_MAX_BYTES, argv[optind + 1]);
         return -EINVAL;
     }
-    if ((flags & BDRV_REQ_WRITE_COMPRESSED) || bflag) {
-        if (!QEMU_IS_ALIGNED(offset, BDRV_SECTOR_SIZE)) {
-            printf("%" PRId64 " is not a sector-aligned value for 'offset'\n", offset);
+    if ((r.flags & BDRV_REQ_WRITE_COMPRESSED) || bflag) {
+        if (!QEMU_IS_ALIGNED(r.offset, BDRV_SECTOR_SIZE)) {
+            printf("%" PRId64 " is not a sector-aligned value for 'offset'\n", r.offset);
             return -EINVAL;
         }
-        if (!QEMU_IS_ALIGNED(count, BDRV_SECTOR_SIZE)) {
-            printf("%" PRId64 " is not a sector-aligned value for 'count'\n", count);
+        if (!QEMU_IS_ALIGNED(r.bytes, BDRV_SECTOR_SIZE)) {
+            printf("%" PRId64 " is not a sector-aligned value for 'count'\n", r.bytes);
             return -EINVAL;
         }
     }
 
-    uint8_t *buf = NULL;
-    int ret;
-    if (!zflag) {
-        buf = io_alloc(blk, count, pattern);
-        if (src_file && !io_fill_from_file(buf, count, src_file)) {
-            io_free(buf);
+    if (!r.zflag) {
+        r.buf = io_alloc(blk, r.bytes, r.pattern);
+        if (src_file && !io_fill_from_file(r.buf, r.bytes, src_file)) {
+            io_req_clear(&r);
             return -EINVAL;
         }
     }
-    int64_t t0 = tool_now_ns();
+    r.start_ns = tool_now_ns();
     if (bflag) {
         ret = -ENOTSUP;                     /* no format here keeps a VM state area */
-    } else if (zflag) {
-        ret = blk_pwrite_zeroes(blk, offset, count, flags);
+    } else if (r.zflag) {
+        ret = blk_pwrite_zeroes(blk, r.offset, r.bytes, r.flags);
     } else {
-        ret = blk_pwrite(blk, offset, count, buf, flags);
+        ret = blk_pwrite(blk, r.offset, r.bytes, r.buf, r.flags);
     }
-    int64_t elapsed = tool_now_ns() - t0;
-    if (ret < 0) {
-        printf("write failed: %s\n", strerror(-ret));
-        goto out;
-    }
-    ret = 0;
-    if (!qflag) {
-        io_print_report("wrote", elapsed, offset, count, count, 1, Cflag);
-    }
-out:
-    io_free(buf);
+    ret = io_write_report(&r, "write", "wrote", ret);
+    io_req_clear(&r);
     return ret;
 }
 
-static int readv_f(BlockBackend *blk, int argc, char **argv)
-{
-    bool Cflag = false, qflag = false, vflag = false, Pflag = false;
-    int c, pattern = 0;
-    QEMUIOVector qiov;
+enum { IO_INJECTED = 1 };
 
-    while ((c = getopt(argc, argv, "CP:qv")) != -1) {
+/*
+ * The options of readv, writev, aio_read and aio_write. Each passes its own
+ * optstr, so getopt still refuses the letters only the others take. Returns 0,
+ * IO_INJECTED for the aio commands' -i, or < 0 once the error is printed.
+ */
+static int io_vec_opts(IoReq *r, int argc, char **argv, const char *cmd, const char *optstr)
+{
+    int c;
+
+    while ((c = getopt(argc, argv, optstr)) != -1) {
         switch (c) {
-        case 'C': Cflag = true; break;
-        case 'q': qflag = true; break;
-        case 'v': vflag = true; break;
+        case 'C': r->Cflag = true; break;
+        case 'f': r->flags |= BDRV_REQ_FUA; break;
+        case 'q': r->qflag = true; break;
+        case 'u': r->flags |= BDRV_REQ_MAY_UNMAP; break;
+        case 'v': r->vflag = true; break;
+        case 'z': r->zflag = true; break;
+        case 'i':                           /* "aio_read" -> "read" */
+            printf("injecting invalid %s request\n", cmd + strlen("aio_"));
+            return IO_INJECTED;
         case 'P':
-            Pflag = true;
-            pattern = io_parse_pattern(optarg);
-            if (pattern < 0) {
+            if (!io_req_pattern_opt(r, optarg)) {
                 return -EINVAL;
             }
             break;
         default:
-            return io_usage("readv");
+            return io_usage(cmd);
         }
     }
     if (optind > argc - 2) {
-        return io_usage("readv");
+        return io_usage(cmd);
     }
-    int64_t offset = io_num_arg(argv, optind);
-    if (offset < 0) {
-        return offset;
-    }
-    uint8_t *buf = io_create_iovec(blk, &qiov, argv + optind + 1, argc - optind - 1, 0xab);
-    if (!buf) {
-        return -EINVAL;
-    }
-    int64_t t0 = tool_now_ns();
-    int ret = blk_preadv(blk, offset, qiov.size, &qiov, 0);
-    int64_t elapsed = tool_now_ns() - t0;
+    return 0;
+}
+
+static int readv_f(BlockBackend *blk, int argc, char **argv)
+{
+    IoReq r = { 0 };
+    int ret = io_vec_opts(&r, argc, argv, "readv", "CP:qv");
+
     if (ret < 0) {
-        printf("readv failed: %s\n", strerror(-ret));
-        goto out;
+        return ret;
     }
-    ret = 0;
-    if (Pflag && !io_verify(buf, qiov.size, pattern, offset)) {
-        ret = -EINVAL;
+    ret = io_vec_args(&r, blk, argc, argv, 0xab);
+    if (ret < 0) {
+        return ret;
     }
-    if (!qflag) {
-        if (vflag) {
-            io_dump_buffer(buf, offset, qiov.size);
-        }
-        io_print_report("read", elapsed, offset, qiov.size, qiov.size, 1, Cflag);
-    }
-out:
-    qemu_iovec_destroy(&qiov);
-    io_free(buf);
+    r.start_ns = tool_now_ns();
+    ret = blk_preadv(blk, r.offset, r.bytes, &r.qiov, 0);
+    ret = io_read_report(&r, "readv", ret);
+    io_req_clear(&r);
     return ret;
 }
 
 static int writev_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false;
-    BdrvRequestFlags flags = 0;
-    int c, pattern = 0xcd;
-    QEMUIOVector qiov;
+    IoReq r = { .pattern = 0xcd };
+    int ret = io_vec_opts(&r, argc, argv, "writev", "CfqP:");
 
-    while ((c = getopt(argc, argv, "CfqP:")) != -1) {
-        switch (c) {
-        case 'C': Cflag = true; break;
-        case 'f': flags |= BDRV_REQ_FUA; break;
-        case 'q': qflag = true; break;
-        case 'P':
-            pattern = io_parse_pattern(optarg);
-            if (pattern < 0) {
-                return -EINVAL;
-            }
-            break;
-        default:
-            return io_usage("writev");
-        }
-    }
-    if (optind > argc - 2) {
-        return io_usage("writev");
-    }
-    int64_t offset = io_num_arg(argv, optind);
-    if (offset < 0) {
-        return offset;
-    }
-    uint8_t *buf = io_create_iovec(blk, &qiov, argv + optind + 1, argc - optind - 1, pattern);
-    if (!buf) {
-        return -EINVAL;
-    }
-    int64_t t0 = tool_now_ns();
-    int ret = blk_pwritev(blk, offset, qiov.size, &qiov, flags);
-    int64_t elapsed = tool_now_ns() - t0;
     if (ret < 0) {
-        printf("writev failed: %s\n", strerror(-ret));
-        goto out;
+        return ret;
     }
-    ret = 0;
-    if (!qflag) {
-        io_print_report("wrote", elapsed, offset, qiov.size, qiov.size, 1, Cflag);
+    ret = io_vec_args(&r, blk, argc, argv, r.pattern);
+    if (ret < 0) {
+        return ret;
     }
-out:
-    qemu_iovec_destroy(&qiov);
-    io_free(buf);
+    r.start_ns = tool_now_ns();
+    ret = blk_pwritev(blk, r.offset, r.bytes, &r.qiov, r.flags);
+    ret = io_write_report(&r, "writev", "wrote", ret);
+    io_req_clear(&r);
     return ret;
 }
 
 static int discard_f(BlockBackend *blk, int argc, char **argv)
 {
-    bool Cflag = false, qflag = false;
-    int c;
+    IoReq r = { 0 };
+    int c, ret;
 
     while ((c = getopt(argc, argv, "Cq")) != -1) {
         switch (c) {
-        case 'C': Cflag = true; break;
-        case 'q': qflag = true; break;
+        case 'C': r.Cflag = true; break;
+        case 'q': r.qflag = true; break;
         default:
             return io_usage("discard");
         }
@@ -432,211 +481,106 @@ static int discard_f(BlockBackend *blk, int argc, char **argv)
     if (optind != argc - 2) {
         return io_usage("discard");
     }
-    int64_t offset = io_num_arg(argv, optind);
-    if (offset < 0) {
-        return offset;
-    }
-    int64_t bytes = io_num_arg(argv, optind + 1);
-    if (bytes < 0) {
-        return bytes;
-    }
-    if (bytes > IO_REQUEST_MAX_BYTES) {
-        printf("length cannot exceed %" PRId64 ", given %s\n", IO_REQUEST_MAX_BYTES,
-               argv[optind + 1]);
-        return -EINVAL;
-    }
-    int64_t t0 = tool_now_ns();
-    int ret = blk_pdiscard(blk, offset, bytes);
-    int64_t elapsed = tool_now_ns() - t0;
+    ret = io_off_len_args(argv, optind, &r.offset, &r.bytes);
     if (ret < 0) {
-        printf("discard failed: %s\n", strerror(-ret));
         return ret;
     }
-    if (!qflag) {
-        io_print_report("discard", elapsed, offset, bytes, bytes, 1, Cflag);
+    if (!io_check_len(r.bytes, argv[optind + 1])) {
+        return -EINVAL;
     }
-    return 0;
+    r.start_ns = tool_now_ns();
+    ret = blk_pdiscard(blk, r.offset, r.bytes);
+    return io_write_report(&r, "discard", "discard", ret);
 }
 
 /* ---- asynchronous requests: reported from their completion callback ---- */
 
-typedef struct IoAiocb {
-    BlockBackend *blk;
-    QEMUIOVector qiov;
-    uint8_t *buf;
-    int64_t offset, bytes;
-    int64_t start_ns;
-    bool write, Cflag, qflag, vflag, Pflag, zflag;
-    int pattern;
-} IoAiocb;
-
-static void io_aio_free(IoAiocb *a)
+static void io_aio_free(IoReq *a)
 {
-    qemu_iovec_destroy(&a->qiov);
-    io_free(a->buf);
+    io_req_clear(a);
     g_free(a);
 }
 
 static void io_aio_write_done(void *opaque, int ret)
 {
-    IoAiocb *a = opaque;
-    int64_t elapsed = tool_now_ns() - a->start_ns;
-
-    if (ret < 0) {
-        printf("aio_write failed: %s\n", strerror(-ret));
-    } else if (!a->qflag) {
-        io_print_report("wrote", elapsed, a->offset, a->bytes, a->bytes, 1, a->Cflag);
-    }
-    io_aio_free(a);
+    io_write_report(opaque, "aio_write", "wrote", ret);
+    io_aio_free(opaque);
 }
 
 static void io_aio_read_done(void *opaque, int ret)
 {
-    IoAiocb *a = opaque;
-    int64_t elapsed = tool_now_ns() - a->start_ns;
-
-    if (ret < 0) {
-        printf("readv failed: %s\n", strerror(-ret));
-    } else {
-        if (a->Pflag) {
-            io_verify(a->buf, a->bytes, a->pattern, a->offset);
-        }
-        if (!a->qflag) {
-            if (a->vflag) {
-                io_dump_buffer(a->buf, a->offset, a->bytes);
-            }
-            io_print_report("read", elapsed, a->offset, a->bytes, a->bytes, 1, a->Cflag);
-        }
-    }
-    io_aio_free(a);
+    io_read_report(opaque, "readv", ret);
+    io_aio_free(opaque);
 }
 
 static int aio_read_f(BlockBackend *blk, int argc, char **argv)
 {
-    IoAiocb *a = g_new0(IoAiocb, 1);
-    int c;
+    g_autofree IoReq *a = g_new0(IoReq, 1);
+    int ret = io_vec_opts(a, argc, argv, "aio_read", "CP:iqv");
 
-    a->blk = blk;
-    while ((c = getopt(argc, argv, "CP:iqv")) != -1) {
-        switch (c) {
-        case 'C': a->Cflag = true; break;
-        case 'q': a->qflag = true; break;
-        case 'v': a->vflag = true; break;
-        case 'i':
-            printf("injecting invalid read request\n");
-            g_free(a);
-            return 0;
-        case 'P':
-            a->Pflag = true;
-            a->pattern = io_parse_pattern(optarg);
-            if (a->pattern < 0) {
-                g_free(a);
-                return -EINVAL;
-            }
-            break;
-        default:
-            g_free(a);
-            return io_usage("aio_read");
-        }
+    if (ret) {
+        return ret == IO_INJECTED ? 0 : ret;
     }
-    if (optind > argc - 2) {
-        g_free(a);
-        return io_usage("aio_read");
-    }
-    a->offset = io_num_arg(argv, optind);
-    if (a->offset < 0) {
-        int ret = a->offset;
-        g_free(a);
+    ret = io_vec_args(a, blk, argc, argv, 0xab);
+    if (ret < 0) {
         return ret;
     }
-    a->buf = io_create_iovec(blk, &a->qiov, argv + optind + 1, argc - optind - 1, 0xab);
-    if (!a->buf) {
-        g_free(a);
-        return -EINVAL;
-    }
-    a->bytes = a->qiov.size;
     a->start_ns = tool_now_ns();
     blk_aio_preadv(blk, a->offset, &a->qiov, 0, io_aio_read_done, a);
+    g_steal_pointer(&a);                /* the callback frees it */
+    return 0;
+}
+
+/* aio_write -z: "off len", a single length and no buffer. */
+static int aio_write_zeroes(IoReq *a, BlockBackend *blk, int argc, char **argv)
+{
+    a->offset = io_num_arg(argv, optind);
+    if (a->offset < 0) {
+        return a->offset;
+    }
+    if (optind != argc - 2) {
+        return io_usage("aio_write");
+    }
+    a->bytes = io_num_arg(argv, optind + 1);
+    if (a->bytes < 0) {
+        return a->bytes;
+    }
     return 0;
 }
 
 static int aio_write_f(BlockBackend *blk, int argc, char **argv)
 {
-    IoAiocb *a = g_new0(IoAiocb, 1);
-    BdrvRequestFlags flags = 0;
-    int c, pattern = 0xcd;
-    bool uflag = false;
+    g_autofree IoReq *a = g_new0(IoReq, 1);
+    int ret;
 
-    a->blk = blk;
-    a->write = true;
-    while ((c = getopt(argc, argv, "CfiqP:uz")) != -1) {
-        switch (c) {
-        case 'C': a->Cflag = true; break;
-        case 'f': flags |= BDRV_REQ_FUA; break;
-        case 'q': a->qflag = true; break;
-        case 'u': flags |= BDRV_REQ_MAY_UNMAP; uflag = true; break;
-        case 'z': a->zflag = true; break;
-        case 'i':
-            printf("injecting invalid write request\n");
-            g_free(a);
-            return 0;
-        case 'P':
-            a->Pflag = true;
-            pattern = io_parse_pattern(optarg);
-            if (pattern < 0) {
-                g_free(a);
-                return -EINVAL;
-            }
-            break;
-        default:
-            g_free(a);
-            return io_usage("aio_write");
-        }
-    }
-    if (optind > argc - 2) {
-        g_free(a);
-        return io_usage("aio_write");
+    a->pattern = 0xcd;
+    ret = io_vec_opts(a, argc, argv, "aio_write", "CfiqP:uz");
+    if (ret) {
+        return ret == IO_INJECTED ? 0 : ret;
     }
     if (a->zflag && a->Pflag) {
         printf("-z and -P cannot be specified at the same time\n");
-        g_free(a);
         return -EINVAL;
     }
-    if (uflag && !a->zflag) {
+    if ((a->flags & BDRV_REQ_MAY_UNMAP) && !a->zflag) {
         printf("-u requires -z to be specified\n");
-        g_free(a);
         return -EINVAL;
-    }
-    a->offset = io_num_arg(argv, optind);
-    if (a->offset < 0) {
-        int ret = a->offset;
-        g_free(a);
-        return ret;
     }
     if (a->zflag) {
-        if (optind != argc - 2) {
-            g_free(a);
-            return io_usage("aio_write");
-        }
-        a->bytes = io_num_arg(argv, optind + 1);
-        if (a->bytes < 0) {
-            int ret = a->bytes;
-            g_free(a);
-            return ret;
-        }
-        qemu_iovec_init(&a->qiov, 1);
-        a->start_ns = tool_now_ns();
-        blk_aio_pwrite_zeroes(blk, a->offset, a->bytes, flags, io_aio_write_done, a);
-        return 0;
+        ret = aio_write_zeroes(a, blk, argc, argv);
+    } else {
+        ret = io_vec_args(a, blk, argc, argv, a->pattern);
     }
-    a->buf = io_create_iovec(blk, &a->qiov, argv + optind + 1, argc - optind - 1, pattern);
-    if (!a->buf) {
-        g_free(a);
-        return -EINVAL;
+    if (ret < 0) {
+        return ret;
     }
-    a->bytes = a->qiov.size;
     a->start_ns = tool_now_ns();
-    blk_aio_pwritev(blk, a->offset, &a->qiov, flags, io_aio_write_done, a);
+    if (a->zflag) {
+        blk_aio_pwrite_zeroes(blk, a->offset, a->bytes, a->flags, io_aio_write_done, a);
+    } else {
+        blk_aio_pwritev(blk, a->offset, &a->qiov, a->flags, io_aio_write_done, a);
+    }
+    g_steal_pointer(&a);                /* the callback frees it */
     return 0;
 }
 
