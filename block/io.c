@@ -475,7 +475,8 @@ static int coroutine_fn aligned_preadv(BdrvChild *child, int64_t offset, int64_t
     int64_t total, max_bytes, max_transfer = bdrv_max_transfer(bs);
     int ret = 0;
 
-    if ((flags & BDRV_REQ_COPY_ON_READ) && bs->backing) {
+    /* a filter's backing child is what it filters: the flag is for the node below */
+    if ((flags & BDRV_REQ_COPY_ON_READ) && bs->backing && !(bs->drv->flags & BDRV_F_FILTER)) {
         return copy_on_readv(bs, offset, bytes, qiov, qiov_offset, flags);
     }
     if (flags & BDRV_REQ_PREFETCH) {

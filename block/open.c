@@ -609,6 +609,38 @@ static QDict *strong_options(BlockDriverState *bs)
     return d;
 }
 
+/*
+ * The strong options of bs as nested dicts, with children that were given by
+ * node name ("file": "node0") replaced by their own options, as json:{} shows them.
+ */
+static QDict *full_options(BlockDriverState *bs)
+{
+    QDict *strong = strong_options(bs);
+    QObject *nested = qdict_crumple(strong, NULL);
+    QDict *d = qobject_to(QDict, nested);
+
+    qobject_unref(strong);
+    if (!d) {
+        qobject_unref(nested);
+        return qdict_new();
+    }
+    for (GSList *l = bs->children; l; l = l->next) {
+        BdrvChild *c = l->data;
+        QObject *v = qdict_get(d, c->name);
+
+        if (c == bs->backing && (!v || bs->backing_file[0])) {
+            /* the backing node the image header names is no option of ours */
+            qdict_del(d, c->name);
+        } else if (!v || qobject_type(v) == QTYPE_QSTRING) {
+            qdict_put(d, c->name, full_options(c->bs));
+        }
+    }
+    if (!qdict_haskey(d, "driver") && bs->drv) {
+        qdict_put_str(d, "driver", bs->drv->format_name);
+    }
+    return d;
+}
+
 void bdrv_refresh_filename(BlockDriverState *bs)
 {
     BdrvChild *file = bs->file;
@@ -646,16 +678,13 @@ void bdrv_refresh_filename(BlockDriverState *bs)
     if (bs->exact_filename[0]) {
         g_strlcpy(bs->filename, bs->exact_filename, sizeof(bs->filename));
     } else {
-        QDict *strong = strong_options(bs);
-        QObject *nested = qdict_crumple(strong, NULL);
-        GString *json = nested ? qobject_to_json(nested) : NULL;
-        if (json) {
-            g_autofree char *s = g_strdup_printf("json:%s", json->str);
-            g_strlcpy(bs->filename, s, sizeof(bs->filename));
-            g_string_free(json, true);
-        }
-        qobject_unref(nested);
-        qobject_unref(strong);
+        QDict *full = full_options(bs);
+        GString *json = qobject_to_json(QOBJECT(full));
+        g_autofree char *s = g_strdup_printf("json:%s", json->str);
+
+        g_strlcpy(bs->filename, s, sizeof(bs->filename));
+        g_string_free(json, true);
+        qobject_unref(full);
     }
 }
 

@@ -387,7 +387,7 @@ void qmp_block_stream(const char *job_id, const char *device, const char *base,
                  job_flags_from_args(has_auto_finalize, auto_finalize, has_auto_dismiss,
                                      auto_dismiss),
                  has_speed ? speed : 0, has_on_error ? on_error : BLOCKDEV_ON_ERROR_REPORT,
-                 errp);
+                 filter_node_name, errp);
 }
 
 /* ---- block-commit ---- */
@@ -488,5 +488,5 @@ void qmp_block_commit(const char *job_id, const char *device, const char *base_n
         return;
     }
     commit_start(job_id, bs, top_bs, base_bs, backing_file, flags, has_speed ? speed : 0,
-                 has_on_error ? on_error : BLOCKDEV_ON_ERROR_REPORT, errp);
+                 has_on_error ? on_error : BLOCKDEV_ON_ERROR_REPORT, filter_node_name, errp);
 }

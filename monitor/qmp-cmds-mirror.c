@@ -229,6 +229,7 @@ void qmp_blockdev_mirror(const char *job_id, const char *device, const char *tar
         .unmap = true,
         .copy_mode = has_copy_mode ? copy_mode : MIRROR_COPY_MODE_BACKGROUND,
         .zero_target = sync == MIRROR_SYNC_MODE_FULL,
+        .filter_node_name = filter_node_name,
     };
     if (!mirror_check_common(bs, target_bs, has_granularity, granularity, errp) ||
         !check_replaces(bs, replaces, errp)) {
@@ -266,6 +267,7 @@ static bool backup_params(BackupCommon *c, BlockDriverState *bs, JobTxn *txn, Ba
         .on_target_error = c->has_on_target_error ? c->on_target_error
                                                   : BLOCKDEV_ON_ERROR_REPORT,
         .txn = txn,
+        .filter_node_name = c->filter_node_name,
     };
     if (c->sync == MIRROR_SYNC_MODE_INCREMENTAL) {
         if (c->has_bitmap_mode && c->bitmap_mode != BITMAP_SYNC_MODE_ON_SUCCESS) {

@@ -20,6 +20,8 @@ extern const BlockDriver bdrv_null_aio;
 extern const BlockDriver bdrv_blkdebug;
 extern const BlockDriver bdrv_qcow2;
 extern const BlockDriver bdrv_nbd;
+extern const BlockDriver bdrv_copy_on_read;
+extern const BlockDriver bdrv_copy_before_write;
 
 static const BlockDriver *const block_drivers[] = {
     &bdrv_raw,
@@ -30,6 +32,8 @@ static const BlockDriver *const block_drivers[] = {
     &bdrv_blkdebug,
     &bdrv_qcow2,
     &bdrv_nbd,
+    &bdrv_copy_on_read,
+    &bdrv_copy_before_write,
 };
 
 /* NULL: every driver; else the only format names that can be found (fuzzers). */

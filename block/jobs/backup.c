@@ -9,9 +9,11 @@
  * backup cluster) lists what is still to copy: everything (full, none), what the
  * top allocates (top), or the user bitmap's bits (bitmap, incremental). The job
  * walks it; a guest write to a cluster that is still in the map first copies the
- * old data (copy-before-write, a before-write notifier on the source), so the
- * target never sees data newer than the start. sync=none only does the latter and
- * runs until cancelled.
+ * old data (copy-before-write: the job's hook in a copy-before-write filter node
+ * put above the source for the job's lifetime), so the target never sees data
+ * newer than the start. sync=none only does the latter and runs until cancelled.
+ * The job's main node is the filter: the source itself stays free for another
+ * backup (two backups of one node in a transaction stack two filters).
  *
  * With a user bitmap, its successor records the writes made during the job; at
  * the end the bitmap mode says what the bitmap becomes (on-success: only what
@@ -23,6 +25,7 @@
 #include "block/block-int.h"
 #include "block/dirty-bitmap.h"
 #include "block/jobs.h"
+#include "block/filter.h"
 
 #define BACKUP_CLUSTER_DEFAULT (64 * 1024)
 #define BACKUP_MAX_IO          (1 << 20)
@@ -31,6 +34,7 @@ typedef struct BackupJob {
     BlockJob common;                  /* first; common.blk reads the source */
     BlockBackend *target;
     BlockDriverState *source, *target_bs;
+    BlockDriverState *cbw_bs;         /* the copy-before-write filter above source */
     BackupParams p;
     int64_t length, cluster;
     BdrvDirtyBitmap *copy_map;        /* clusters still to copy */
@@ -219,7 +223,7 @@ static void backup_exit(Job *job, int ret)
         return;
     }
     s->removed = true;
-    bdrv_remove_before_write_notifier(s->source, &s->cbw);
+    cbw_filter_set_hook(s->cbw_bs, NULL);
     backup_sync_bitmap(s, ret);
     bdrv_release_dirty_bitmap(s->copy_map);
     s->copy_map = NULL;
@@ -229,6 +233,9 @@ static void backup_exit(Job *job, int ret)
     if (s->p.target_owned) {
         bdrv_unref(s->target_bs);
     }
+    /* our edges must not follow the source's users back */
+    block_job_remove_all_bdrv(&s->common);
+    bdrv_filter_drop(&s->cbw_bs);
 }
 
 static void backup_commit(Job *job)
@@ -259,6 +266,7 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
                   Error **errp)
 {
     BlockDriverInfo bdi = { 0 };
+    BlockDriverState *cbw;
     int64_t len, tlen;
     BackupJob *s;
 
@@ -285,16 +293,24 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
     if (p->bitmap && !bdrv_dirty_bitmap_check(p->bitmap, BDRV_BITMAP_ALLOW_RO, errp)) {
         return false;
     }
-    s = block_job_create(p->job_id, &backup_job_driver, p->txn, bs, BLK_PERM_CONSISTENT_READ,
-                         BLK_PERM_ALL, p->speed, p->flags, NULL, NULL, errp);
-    if (!s) {
+    cbw = bdrv_filter_insert(&bdrv_copy_before_write, bs, p->filter_node_name, errp);
+    if (!cbw) {
         return false;
     }
+    cbw->implicit = false;            /* QEMU shows it in query-block even unnamed */
+    s = block_job_create(p->job_id, &backup_job_driver, p->txn, cbw, BLK_PERM_CONSISTENT_READ,
+                         BLK_PERM_ALL, p->speed, p->flags, NULL, NULL, errp);
+    if (!s) {
+        bdrv_filter_drop(&cbw);
+        return false;
+    }
+    s->cbw_bs = cbw;
     s->p = *p;
     s->p.job_id = NULL;
     s->p.txn = NULL;
     s->p.created = NULL;
     s->p.target_owned = false;        /* until nothing can fail any more */
+    s->p.filter_node_name = NULL;
     s->source = bs;
     s->target_bs = target;
     s->length = len;
@@ -327,7 +343,7 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
     bdrv_op_block_all(target, s->target_blocker);
     s->cbw.notify = backup_cbw_notify;
     s->cbw.opaque = s;
-    bdrv_add_before_write_notifier(bs, &s->cbw);
+    cbw_filter_set_hook(cbw, &s->cbw);
     s->p.target_owned = p->target_owned;
     s->p.created = NULL;
     if (p->created) {
@@ -344,6 +360,8 @@ fail_job:
     if (s->target) {
         blk_unref(s->target);
     }
+    block_job_remove_all_bdrv(&s->common);
+    bdrv_filter_drop(&s->cbw_bs);
     block_job_early_fail(&s->common);
     return false;
 }

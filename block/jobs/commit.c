@@ -12,23 +12,30 @@
  * mirror_commit_active_start): it goes READY and pivots the device on complete.
  * A cancelled or failed commit leaves the chain as it was; base then holds extra
  * data that its overlays hide, which is harmless for them.
+ *
+ * While the job runs, a commit_top filter sits between top and its overlay (a
+ * mirror_top above the active layer for active commit); it goes before the
+ * chain is changed, or in clean() when the job did not complete.
  */
 #include "util/osdep.h"
 #include "block/blockjob.h"
 #include "block/block-int.h"
 #include "block/jobs.h"
+#include "block/filter.h"
 
 #define COMMIT_CHUNK (512 * 1024)
 
 bool mirror_commit_active_start(const char *job_id, BlockDriverState *bs,
                                 BlockDriverState *base, int flags, int64_t speed,
-                                BlockdevOnError on_error, Error **errp);
+                                BlockdevOnError on_error, const char *filter_node_name,
+                                Error **errp);
 
 typedef struct CommitJob {
     BlockJob common;                  /* first; common.blk is on the active layer */
     BlockBackend *top_blk;            /* reads top (and what lies below it) */
     BlockBackend *base_blk;           /* writes base */
     BlockDriverState *top, *base, *overlay;
+    BlockDriverState *filter;         /* commit_top, between overlay and top */
     char *backing_file;
     BlockdevOnError on_error;
     bool base_was_ro;
@@ -125,6 +132,7 @@ static int commit_prepare(Job *job)
     block_job_remove_all_bdrv(&s->common);
     blk_unref(s->top_blk);
     s->top_blk = NULL;
+    bdrv_filter_drop(&s->filter);     /* overlay -> top again, then -> base */
     bdrv_ref(s->base);
     ret = bdrv_set_backing_hd(s->overlay, s->base, &local_err);
     if (ret < 0) {
@@ -153,6 +161,7 @@ static void commit_clean(Job *job)
     blk_unref(s->base_blk);
     s->base_blk = NULL;
     block_job_remove_all_bdrv(&s->common);
+    bdrv_filter_drop(&s->filter);
     if (s->base_was_ro) {
         bdrv_reopen_set_read_only(s->base, true, NULL);
     }
@@ -194,7 +203,8 @@ static bool commit_reopen_rw(BlockDriverState *bs, bool *was_ro, Error **errp)
 
 bool commit_start(const char *job_id, BlockDriverState *bs, BlockDriverState *top,
                   BlockDriverState *base, const char *backing_file, int flags,
-                  int64_t speed, BlockdevOnError on_error, Error **errp)
+                  int64_t speed, BlockdevOnError on_error, const char *filter_node_name,
+                  Error **errp)
 {
     BlockDriverState *overlay;
     CommitJob *s;
@@ -204,7 +214,8 @@ bool commit_start(const char *job_id, BlockDriverState *bs, BlockDriverState *to
         if (!job_id && !(flags & JOB_INTERNAL)) {
             job_id = bdrv_get_device_name(bs);
         }
-        return mirror_commit_active_start(job_id, bs, base, flags, speed, on_error, errp);
+        return mirror_commit_active_start(job_id, bs, base, flags, speed, on_error,
+                                          filter_node_name, errp);
     }
     overlay = commit_find_overlay(bs, top);
     if (!overlay) {
@@ -224,6 +235,14 @@ bool commit_start(const char *job_id, BlockDriverState *bs, BlockDriverState *to
     }
     s->base_was_ro = base_ro;
     s->overlay_was_ro = overlay_ro;
+    s->filter = bdrv_filter_insert(&bdrv_commit_top, top, filter_node_name, errp);
+    if (s->filter) {
+        s->filter->read_only = true;  /* as QEMU's: nothing writes through it */
+    }
+    if (!s->filter || block_job_add_bdrv(&s->common, "commit_top filter", s->filter, 0,
+                                         BLK_PERM_ALL, errp) < 0) {
+        goto fail_job;
+    }
     for (BlockDriverState *it = top; it && it != base; it = bdrv_backing_bs(it)) {
         /* what we read must not change; writes "unchanged" (stream, COR) are fine */
         if (block_job_add_bdrv(&s->common, "intermediate node", it, 0,
@@ -260,6 +279,8 @@ fail_job:
     if (s->base_blk) {
         blk_unref(s->base_blk);
     }
+    block_job_remove_all_bdrv(&s->common);
+    bdrv_filter_drop(&s->filter);
     block_job_early_fail(&s->common);
 fail:
     if (overlay_ro) {

@@ -21,6 +21,9 @@
  *            Force cancel, or any cancel before READY: CANCELLED, the target is
  *            left as it is.
  *
+ * While the job runs, a mirror_top filter sits above the source (named by
+ * filter-node-name, else implicit); the exit path takes it out before the pivot.
+ *
  * A chunk being copied is marked in `in_flight` so that no second copy of the
  * same chunk (re-dirtied meanwhile) can overtake it; the guest's copies in
  * write-blocking mode leave such chunks dirty for the background loop.
@@ -30,6 +33,7 @@
 #include "block/block-int.h"
 #include "block/dirty-bitmap.h"
 #include "block/jobs.h"
+#include "block/filter.h"
 
 #define MIRROR_MAX_IO       (4 << 20)                  /* bytes per copy operation */
 #define MIRROR_DEFAULT_BUF  (8 * MIRROR_MAX_IO)        /* 8 ops in flight */
@@ -44,6 +48,7 @@ typedef struct MirrorJob {
     /* Set at start. */
     BlockBackend *target;             /* writes to the target node */
     BlockDriverState *source, *target_bs;
+    BlockDriverState *filter;         /* mirror_top, above the source */
     BlockDriverState *base;           /* data at or below base is not copied (top, commit) */
     MirrorParams p;
     char *replaces;
@@ -463,6 +468,7 @@ static int mirror_exit(Job *job, bool abort)
     blk_unref(s->target);
     s->target = NULL;
     blk_remove_bs(s->common.blk);
+    bdrv_filter_drop(&s->filter);     /* the source's users are its own again */
     if (ret == 0 && !abort && s->should_complete) {
         BlockDriverState *to_replace = s->replaces ? bdrv_find_node(s->replaces) : src;
 
@@ -543,6 +549,8 @@ static MirrorJob *mirror_start_job(const JobDriver *driver, BlockDriverState *bs
 {
     bool target_is_backing = bdrv_chain_contains(bs, target);
     uint64_t tperm = BLK_PERM_WRITE, tshared = BLK_PERM_WRITE_UNCHANGED;
+    BlockDriverState *filter;
+    const char *job_id;
     int64_t len, tlen;
     MirrorJob *s;
 
@@ -571,14 +579,33 @@ static MirrorJob *mirror_start_job(const JobDriver *driver, BlockDriverState *bs
                    "backing chain");
         return NULL;
     }
-    s = block_job_create(p->job_id, driver, NULL, bs, BLK_PERM_CONSISTENT_READ,
+    job_id = p->job_id;
+    if (!job_id && !(p->flags & JOB_INTERNAL)) {
+        job_id = bdrv_get_device_name(bs);     /* while bs is still the device's node */
+    }
+    /* first: bdrv_replace_node would move edges of the job's onto the filter */
+    filter = bdrv_filter_insert(&bdrv_mirror_top, bs, p->filter_node_name, errp);
+    if (!filter) {
+        return NULL;
+    }
+    s = block_job_create(job_id, driver, NULL, bs, BLK_PERM_CONSISTENT_READ,
                          BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED | BLK_PERM_WRITE,
                          p->speed, p->flags, NULL, NULL, errp);
     if (!s) {
+        bdrv_filter_drop(&filter);
+        return NULL;
+    }
+    s->filter = filter;
+    if (block_job_add_bdrv(&s->common, "mirror_top filter", filter, 0, BLK_PERM_ALL,
+                           errp) < 0) {
+        block_job_remove_all_bdrv(&s->common);
+        bdrv_filter_drop(&s->filter);
+        block_job_early_fail(&s->common);
         return NULL;
     }
     s->p = *p;
     s->p.job_id = NULL;
+    s->p.filter_node_name = NULL;
     s->replaces = g_strdup(p->replaces);
     s->p.replaces = NULL;
     s->p.buf_size = p->buf_size ? p->buf_size : MIRROR_DEFAULT_BUF;
@@ -620,6 +647,8 @@ fail_unblock:
 fail:
     blk_unref(s->target);
     s->target = NULL;
+    block_job_remove_all_bdrv(&s->common);
+    bdrv_filter_drop(&s->filter);
     block_job_early_fail(&s->common);
     return NULL;
 }
@@ -653,15 +682,18 @@ bool mirror_start(BlockDriverState *bs, BlockDriverState *target, const MirrorPa
 /* Active commit: called by commit.c when top is the active layer. */
 bool mirror_commit_active_start(const char *job_id, BlockDriverState *bs,
                                 BlockDriverState *base, int flags, int64_t speed,
-                                BlockdevOnError on_error, Error **errp);
+                                BlockdevOnError on_error, const char *filter_node_name,
+                                Error **errp);
 
 bool mirror_commit_active_start(const char *job_id, BlockDriverState *bs,
                                 BlockDriverState *base, int flags, int64_t speed,
-                                BlockdevOnError on_error, Error **errp)
+                                BlockdevOnError on_error, const char *filter_node_name,
+                                Error **errp)
 {
     MirrorParams p = {
         .job_id = job_id, .flags = flags, .speed = speed, .sync = MIRROR_SYNC_MODE_TOP,
         .on_source_error = on_error, .on_target_error = on_error, .unmap = true,
+        .filter_node_name = filter_node_name,
     };
     bool base_was_ro = bdrv_is_read_only(base);
     MirrorJob *s;

@@ -13,6 +13,9 @@
  * The chain is changed in prepare() only, so a cancelled or failed stream leaves
  * it as it was (top merely holds more data, which reads the same).
  *
+ * While the job runs, a copy-on-read filter sits above top (bounded by the lowest
+ * streamed node), so that the guest's reads copy up as well; clean() removes it.
+ *
  * Copies run as their own coroutines, STREAM_MAX_OPS of them in flight, so that
  * one chunk's read overlaps another's write. A failed copy is kept aside; the
  * job loop takes the failures in offset order, once nothing is in flight, and
@@ -22,6 +25,7 @@
 #include "block/blockjob.h"
 #include "block/block-int.h"
 #include "block/jobs.h"
+#include "block/filter.h"
 
 /* Bytes looked up and copied per step (QEMU streams in 512 KiB steps, serially). */
 #define STREAM_CHUNK   (4 * 1024 * 1024)
@@ -30,6 +34,7 @@
 typedef struct StreamJob {
     BlockJob common;                  /* first: job.c casts through it */
     BlockDriverState *top;            /* streamed into; the job's blk is on it */
+    BlockDriverState *cor;            /* the copy-on-read filter above top */
     BlockDriverState *base;           /* data at or below it stays; NULL: whole chain */
     BlockDriverState *base_overlay;   /* the node right above base (lowest copied) */
     char *backing_file;               /* recorded in top's header at the end */
@@ -248,6 +253,9 @@ static void stream_clean(Job *job)
 {
     StreamJob *s = container_of(job, StreamJob, common.job);
 
+    /* the filter first: it may write top, which is about to become read-only */
+    block_job_remove_all_bdrv(&s->common);
+    bdrv_filter_drop(&s->cor);
     if (s->reopened_rw) {
         /* the job's backend is gone with its edges only later: drop its write need */
         blk_set_perm(s->common.blk, 0, BLK_PERM_ALL, NULL);
@@ -275,9 +283,10 @@ static const JobDriver stream_job_driver = {
 
 bool stream_start(const char *job_id, BlockDriverState *bs, BlockDriverState *base,
                   const char *backing_file, BlockDriverState *bottom, int flags,
-                  int64_t speed, BlockdevOnError on_error, Error **errp)
+                  int64_t speed, BlockdevOnError on_error, const char *filter_node_name,
+                  Error **errp)
 {
-    BlockDriverState *base_overlay, *iter;
+    BlockDriverState *base_overlay, *iter, *cor;
     bool reopened = false;
     StreamJob *s;
 
@@ -296,19 +305,33 @@ bool stream_start(const char *job_id, BlockDriverState *bs, BlockDriverState *ba
         }
         reopened = true;
     }
+    if (!job_id && !(flags & JOB_INTERNAL)) {
+        job_id = bdrv_get_device_name(bs);     /* while bs is still the device's node */
+    }
+    /* first: bdrv_replace_node would move edges of the job's onto the filter */
+    cor = bdrv_filter_insert(&bdrv_copy_on_read, bs, filter_node_name, errp);
+    if (!cor) {
+        goto fail;
+    }
+    cor_filter_set_bottom(cor, base_overlay);
     s = block_job_create(job_id, &stream_job_driver, NULL, bs,
                          BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED, BLK_PERM_ALL,
                          speed, flags, NULL, NULL, errp);
     if (!s) {
+        bdrv_filter_drop(&cor);
         goto fail;
+    }
+    s->cor = cor;
+    if (block_job_add_bdrv(&s->common, "copy-on-read filter", cor, 0, BLK_PERM_ALL,
+                           errp) < 0) {
+        goto fail_job;
     }
     /* nobody may write what we are copying, nor shrink it under us */
     for (iter = bdrv_backing_bs(bs); iter && iter != base; iter = bdrv_backing_bs(iter)) {
         if (block_job_add_bdrv(&s->common, "intermediate node", iter, 0,
                                BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED,
                                errp) < 0) {
-            block_job_early_fail(&s->common);
-            goto fail;
+            goto fail_job;
         }
     }
     qemu_co_queue_init(&s->ops_done);
@@ -324,6 +347,10 @@ bool stream_start(const char *job_id, BlockDriverState *bs, BlockDriverState *ba
     job_start(&s->common.job);
     return true;
 
+fail_job:
+    block_job_remove_all_bdrv(&s->common);
+    bdrv_filter_drop(&s->cor);
+    block_job_early_fail(&s->common);
 fail:
     if (reopened) {
         bdrv_reopen_set_read_only(bs, true, NULL);

@@ -124,6 +124,15 @@ static BlockDirtyInfoList *dirty_bitmap_info(BlockDriverState *bs)
     return head;
 }
 
+/* A job's unnamed filter node is not the user's business: look through it. */
+static BlockDriverState *skip_implicit_filters(BlockDriverState *bs)
+{
+    while (bs && bs->implicit && bdrv_filter_or_cow_bs(bs)) {
+        bs = bdrv_filter_or_cow_bs(bs);
+    }
+    return bs;
+}
+
 BlockDeviceInfo *block_device_info(BlockBackend *blk, BlockDriverState *bs, bool flat,
                                    Error **errp)
 {
@@ -160,7 +169,7 @@ BlockDeviceInfo *block_device_info(BlockBackend *blk, BlockDriverState *bs, bool
             break;
         }
         info->backing_file_depth++;     /* QEMU counts filtered children too */
-        bs0 = bdrv_filter_or_cow_bs(bs0);
+        bs0 = skip_implicit_filters(bdrv_filter_or_cow_bs(bs0));
         image = &(*image)->backing_image;
     }
     return info;
@@ -169,7 +178,7 @@ BlockDeviceInfo *block_device_info(BlockBackend *blk, BlockDriverState *bs, bool
 static BlockInfo *block_info(BlockBackend *blk, Error **errp)
 {
     BlockInfo *info = g_new0(BlockInfo, 1);
-    BlockDriverState *bs = blk_bs(blk);
+    BlockDriverState *bs = skip_implicit_filters(blk_bs(blk));
     const char *dev = blk_get_dev_path(blk);
 
     info->device = g_strdup(blk_name(blk));

@@ -338,6 +338,7 @@ struct BlockDriverState {
     bool encrypted;
     bool force_share;               /* force-share=on: never take or block locks */
     bool probed;                    /* the format was probed, not given (raw warns) */
+    bool implicit;                  /* a job's unnamed filter: query-block looks through it */
     BlockdevDetectZeroesOptions detect_zeroes;
 
     /* ---- graph: main loop only ---- */

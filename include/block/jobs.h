@@ -41,11 +41,13 @@ typedef enum BitmapSyncMode {
 /*
  * block-stream: copy what bs reads from the nodes above base (or down to and
  * including bottom) into bs; then base becomes bs's backing node, recorded as
- * backing_file (default: base's filename).
+ * backing_file (default: base's filename). While it runs, a copy-on-read filter
+ * (named filter_node_name, else implicit) sits above bs.
  */
 bool stream_start(const char *job_id, BlockDriverState *bs, BlockDriverState *base,
                   const char *backing_file, BlockDriverState *bottom, int flags,
-                  int64_t speed, BlockdevOnError on_error, Error **errp);
+                  int64_t speed, BlockdevOnError on_error, const char *filter_node_name,
+                  Error **errp);
 
 /* What mirror_start needs; zero-initialise and fill. */
 typedef struct MirrorParams {
@@ -63,6 +65,7 @@ typedef struct MirrorParams {
     /* drive-mirror absolute-paths: at the end, give target the source's backing */
     bool target_takes_source_backing;
     bool target_owned;                /* the job holds the reference to target (drive-mirror) */
+    const char *filter_node_name;     /* the mirror_top filter's name; NULL: implicit */
 } MirrorParams;
 
 /* drive-mirror / blockdev-mirror: source bs into target. */
@@ -74,10 +77,13 @@ bool mirror_start(BlockDriverState *bs, BlockDriverState *target, const MirrorPa
  * that goes READY and pivots the device to base on completion. Otherwise the
  * data of top and the nodes down to base are written into base and top's overlay
  * then points at base (backing_file recorded, default base's filename).
+ * While it runs, a filter sits above top (commit_top) or, for active commit,
+ * above bs (mirror_top), named filter_node_name or else implicit.
  */
 bool commit_start(const char *job_id, BlockDriverState *bs, BlockDriverState *top,
                   BlockDriverState *base, const char *backing_file, int flags,
-                  int64_t speed, BlockdevOnError on_error, Error **errp);
+                  int64_t speed, BlockdevOnError on_error, const char *filter_node_name,
+                  Error **errp);
 
 typedef struct BackupParams {
     const char *job_id;
@@ -90,6 +96,7 @@ typedef struct BackupParams {
     BlockdevOnError on_source_error, on_target_error;
     JobTxn *txn;                      /* a grouped transaction, or NULL */
     bool target_owned;
+    const char *filter_node_name;     /* the copy-before-write filter's name, or NULL */
     /*
      * A transaction's action: non-NULL means create the job (CREATED) and hand
      * it over in *created without starting it; the caller job_start()s it on
@@ -98,7 +105,12 @@ typedef struct BackupParams {
     Job **created;
 } BackupParams;
 
-/* blockdev-backup / drive-backup: a point-in-time copy of bs into target. */
+/*
+ * blockdev-backup / drive-backup: a point-in-time copy of bs into target. A
+ * copy-before-write filter sits above bs while the job runs (never implicit:
+ * QEMU shows it in query-block); the job's main node is that filter, so bs
+ * itself stays free for another backup.
+ */
 bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupParams *p,
                   Error **errp);
 

@@ -166,7 +166,7 @@ static void test_registry(void)
     Error *err = NULL;
 
     bdrv_iterate_format(collect_name, names, false);
-    g_assert_cmpstr(names->str, ==, "blkdebug file host_device nbd null-aio null-co qcow2 raw ");
+    g_assert_cmpstr(names->str, ==, "blkdebug copy-before-write copy-on-read file host_device nbd null-aio null-co qcow2 raw ");
     g_assert_true(bdrv_find_format("raw") != NULL);
     g_assert_null(bdrv_find_format("vmdk"));
     g_assert_cmpstr(bdrv_find_protocol("blkdebug::x.img", true, NULL)->format_name, ==,
