@@ -130,18 +130,22 @@ def drive(path, fmt='raw', extra=''):
 # ---------------------------------------------------------------------------
 
 def test_boot_time():
+    # A figure, not a verdict: timing belongs to bench/ (bench-kvm-boot); this
+    # checks that every boot really reaches the guest's greeting.
     times = []
+    outputs = []
     for _ in range(10):
         t0 = time.perf_counter()
         p = subprocess.Popen([GODWIT] + base_args('hello'), stdout=subprocess.PIPE)
-        p.stdout.read(1)
+        first = p.stdout.read(1)
         times.append((time.perf_counter() - t0) * 1000)
-        p.stdout.read()
+        outputs.append(first + p.stdout.read())
         p.wait()
     med = statistics.median(times)
     print('figure: process start to first guest console byte: median %.1f ms, min %.1f ms '
           '(10 runs)' % (med, min(times)))
-    check(med < 50, 'boot to first guest output under 50 ms')
+    check(all(b'hello: Godwit guest up' in o for o in outputs),
+          'every boot reached the guest greeting')
 
 
 def test_exit_status_and_shutdown():
