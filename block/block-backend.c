@@ -20,7 +20,8 @@ struct BlockBackend {
     char *name;                         /* monitor "device" name, NULL if none */
     /* ---- main loop only ---- */
     BdrvChild *root;
-    uint64_t perm, shared_perm;
+    uint64_t perm, shared_perm;         /* what the user asked for */
+    bool disable_perm;                  /* root inactive: the edge holds (0, ALL) */
     char *dev_path;
     bool allow_write_beyond_eof;
     bool enable_write_cache;
@@ -77,12 +78,42 @@ static bool blk_root_drained_poll(BdrvChild *c)
     return blk->in_flight > 0;
 }
 
+/*
+ * Migration hand-over (block/inactive.c): while the root is inactive the edge
+ * holds nothing, so the peer may lock the image; blk->perm is kept and taken
+ * back on activation.
+ */
+static int blk_root_inactivate(BdrvChild *c)
+{
+    BlockBackend *blk = c->opaque;
+
+    if (!blk->disable_perm) {
+        blk->disable_perm = true;
+        bdrv_child_try_set_perm(c, 0, BLK_PERM_ALL, NULL);   /* only loosens */
+    }
+    return 0;
+}
+
+static void blk_root_activate(BdrvChild *c, Error **errp)
+{
+    BlockBackend *blk = c->opaque;
+
+    if (!blk->disable_perm) {
+        return;
+    }
+    if (bdrv_child_try_set_perm(c, blk->perm, blk->shared_perm, errp) == 0) {
+        blk->disable_perm = false;
+    }
+}
+
 static const BdrvChildClass child_root = {
     .parent_is_bds = false,
     .get_parent_desc = blk_root_get_parent_desc,
     .drained_begin = blk_root_drained_begin,
     .drained_end = blk_root_drained_end,
     .drained_poll = blk_root_drained_poll,
+    .inactivate = blk_root_inactivate,
+    .activate = blk_root_activate,
 };
 
 bool bdrv_is_root_node(BlockDriverState *bs)
@@ -167,10 +198,14 @@ void blk_unref(BlockBackend *blk)
 
 int blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, Error **errp)
 {
+    bool inactive = bdrv_is_inactive(bs);
+
     assert(!blk->root);
     blk->root = bdrv_root_attach_child(bs, "root", &child_root,
                                        BDRV_CHILD_FILTERED | BDRV_CHILD_PRIMARY,
-                                       blk->perm, blk->shared_perm, blk, errp);
+                                       inactive ? 0 : blk->perm,
+                                       inactive ? BLK_PERM_ALL : blk->shared_perm, blk, errp);
+    blk->disable_perm = blk->root && inactive;
     return blk->root ? 0 : -EPERM;
 }
 
@@ -183,6 +218,7 @@ void blk_remove_bs(BlockBackend *blk)
     }
     blk_drain(blk);
     blk->root = NULL;
+    blk->disable_perm = false;
     bdrv_root_unref_child(root);
 }
 
@@ -205,7 +241,7 @@ BdrvChild *blk_root(BlockBackend *blk)
 
 int blk_set_perm(BlockBackend *blk, uint64_t perm, uint64_t shared_perm, Error **errp)
 {
-    if (blk->root) {
+    if (blk->root && !blk->disable_perm) {
         int ret = bdrv_child_try_set_perm(blk->root, perm, shared_perm, errp);
         if (ret < 0) {
             return ret;

@@ -391,14 +391,6 @@ bool bdrv_is_writable(BlockDriverState *bs)
     return !bs->read_only && !(bs->open_flags & BDRV_O_INACTIVE);
 }
 
-void bdrv_activate(BlockDriverState *bs)
-{
-    bs->open_flags &= ~BDRV_O_INACTIVE;
-    for (GSList *l = bs->children; l; l = l->next) {
-        bdrv_activate(((BdrvChild *)l->data)->bs);
-    }
-}
-
 int bdrv_get_flags(BlockDriverState *bs)
 {
     return bs->open_flags;

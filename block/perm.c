@@ -75,6 +75,10 @@ void bdrv_default_perms(BlockDriverState *bs, BdrvChild *c, BdrvChildRole role,
             *nperm |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
         }
         *nshared &= ~(BLK_PERM_WRITE | BLK_PERM_RESIZE);
+        if (bs->open_flags & BDRV_O_INACTIVE) {
+            /* the migration peer owns the image now: let it write (QEMU does too) */
+            *nshared |= BLK_PERM_WRITE | BLK_PERM_RESIZE;
+        }
     }
     if ((role & BDRV_CHILD_DATA) && !(role & BDRV_CHILD_FILTERED)) {
         /* guest data written "unchanged" above is a real write at this level */

@@ -17,6 +17,7 @@
  * on stdout ('\r' between updates, '\n' after 100), as QEMU 7.2 does.
  */
 #include "util/osdep.h"
+#include "block/block.h"
 #include "block/block-backend.h"
 #include "block/dirty-bitmap.h"
 #include "migration/migration.h"
@@ -299,6 +300,10 @@ static int blk_mig_load_start(MigStream *f, BlkMig *bm, Error **errp)
         if (!blk || !blk_is_inserted(blk) || blk_is_read_only(blk)) {
             error_setg(errp, "Unknown or read-only block device '%s'", name);
             return -EINVAL;
+        }
+        /* the disk is copied, not shared: this image is ours from now on */
+        if (bdrv_activate(blk_bs(blk), errp) < 0) {
+            return -EPERM;
         }
         int64_t len = blk_co_getlength(blk);
         if (len < 0 || (uint64_t)len != size) {

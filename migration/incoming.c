@@ -14,6 +14,7 @@
 #include "sysemu/sysemu.h"
 #include "sysemu/runstate.h"
 #include "qapi-events.h"
+#include "block/block.h"
 #include "migration-int.h"
 
 void migration_set_in_status(MigrationState *s, MigrationStatus status)
@@ -71,6 +72,27 @@ QmpSocketAddressList *migration_incoming_socket_address(MigrationState *s)
     return list;
 }
 
+/*
+ * The source has handed the images over: take them (locks, fresh metadata)
+ * before the VM starts. With late-block-activate a VM that is not going to
+ * start waits for `cont` to do it. A failure leaves the VM paused, as QEMU's.
+ */
+static void migration_incoming_activate(MigrationState *s)
+{
+    Error *err = NULL;
+
+    if (!migration_owns_process(s)) {
+        return;
+    }
+    if (s->caps[MIGRATION_CAPABILITY_LATE_BLOCK_ACTIVATE] && !runstate_get_autostart()) {
+        return;
+    }
+    if (!bdrv_activate_all(&err)) {
+        error_report_err(err);
+        runstate_set_autostart(false);
+    }
+}
+
 static void coroutine_fn migration_incoming_co(void *opaque)
 {
     MigrationState *s = opaque;
@@ -92,6 +114,7 @@ static void coroutine_fn migration_incoming_co(void *opaque)
         fflush(stdout);
         exit(EXIT_FAILURE);
     }
+    migration_incoming_activate(s);
     s->vm_ops->start(s->vm_opaque);
     migration_set_in_status(s, MIGRATION_STATUS_COMPLETED);
 }

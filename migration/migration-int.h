@@ -32,6 +32,8 @@ struct MigrationState {
     bool cancel_requested;
     bool continue_requested;
     bool stopped_vm;                    /* we stopped a running VM */
+    bool block_inactive;                /* we handed the images over (switch-over) */
+    int inactivate_ret;
     int64_t start_ms, setup_ms, total_ms, downtime_ms, expected_downtime_ms;
     uint64_t dirty_sync_count;
     double bw_bytes_per_ms;             /* measured */
@@ -49,6 +51,8 @@ struct MigrationState {
 };
 
 void migration_set_status(MigrationState *s, MigrationStatus status);
+/* Is s the process's own VM (run states, block devices), not a test's? */
+bool migration_owns_process(MigrationState *s);
 void migration_set_in_status(MigrationState *s, MigrationStatus status);
 QmpSocketAddressList *migration_incoming_socket_address(MigrationState *s);
 void migration_params_init(MigrationParameters *p);

@@ -16,6 +16,7 @@
 #include "sysemu/sysemu.h"
 #include "qapi-events.h"
 #include "migration/savevm.h"
+#include "block/block.h"
 #include "migration-int.h"
 
 #define MIG_QUEUE_MAX      (2 * MiB)    /* yield while more than this waits to be sent */
@@ -52,6 +53,11 @@ static const MigVmOps mig_runstate_ops = {
     .stop = mig_rs_stop, .resume = mig_rs_resume, .start = mig_rs_start,
     .is_running = mig_rs_is_running,
 };
+
+bool migration_owns_process(MigrationState *s)
+{
+    return s->vm_ops == &mig_runstate_ops;
+}
 
 /* ------------------------------------------------------------------------- */
 /* endpoints */
@@ -236,6 +242,50 @@ static void migration_stop_bh(void *opaque)
     aio_co_wake(s->co);
 }
 
+/* Flushing and qcow2's metadata writes poll the main loop: not from a coroutine. */
+static void migration_inactivate_bh(void *opaque)
+{
+    MigrationState *s = opaque;
+
+    s->inactivate_ret = bdrv_inactivate_all();
+    aio_co_wake(s->co);
+}
+
+/*
+ * Hand the images over to the destination (shared storage): everything cached
+ * goes to the files and the write locks go, after the last device state and
+ * before the EOF that lets the destination take them.
+ */
+static int coroutine_fn migration_co_inactivate(MigrationState *s, Error **errp)
+{
+    if (!migration_owns_process(s)) {
+        return 0;
+    }
+    s->block_inactive = true;           /* even partly: migration_finish undoes it */
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), migration_inactivate_bh, s);
+    qemu_coroutine_yield();
+    if (s->inactivate_ret < 0) {
+        error_setg_errno(errp, -s->inactivate_ret, "Failed to inactivate block devices");
+        return s->inactivate_ret;
+    }
+    return 0;
+}
+
+/* The source keeps the VM after all: take the images back (QEMU reports failures). */
+static void migration_reactivate(MigrationState *s)
+{
+    Error *err = NULL;
+
+    if (!s->block_inactive) {
+        return;
+    }
+    if (bdrv_activate_all(&err)) {
+        s->block_inactive = false;
+    } else {
+        error_report_err(err);
+    }
+}
+
 static int coroutine_fn migration_co_switchover(MigrationState *s, Error **errp)
 {
     if (s->vm_ops->is_running(s->vm_opaque)) {
@@ -272,6 +322,8 @@ static int coroutine_fn migration_co_switchover(MigrationState *s, Error **errp)
         }
     }
     int ret = mig_save_states(s->reg, s->f, errp);
+    ret = ret < 0 ? ret : migration_co_inactivate(s, errp);
+    ret = ret < 0 ? ret : mig_save_eof(s->f, errp);
     if (ret < 0) {
         return ret;
     }
@@ -307,7 +359,8 @@ static void migration_finish(MigrationState *s, int ret, Error *err)
             return;
         }
     }
-    /* the source carries on: restart a VM we stopped */
+    /* the source carries on: take the images back and restart a VM we stopped */
+    migration_reactivate(s);
     if (s->stopped_vm) {
         s->vm_ops->resume(s->vm_opaque);
     }
@@ -391,6 +444,7 @@ bool migration_start_fd(MigrationState *s, int fd, const MigrateOpts *o, Error *
     error_free(s->error);
     s->error = NULL;
     s->cancel_requested = s->continue_requested = s->stopped_vm = false;
+    s->block_inactive = false;
     s->setup_ms = s->total_ms = s->downtime_ms = s->expected_downtime_ms = 0;
     s->dirty_sync_count = 0;
     s->bw_ts_ms = 0;

@@ -237,6 +237,11 @@ int coroutine_fn mig_save_states(MigRegistry *reg, MigStream *f, Error **errp)
             return mig_save_fail(f, sec, ret, errp);
         }
     }
+    return mig_stream_error(f, errp) ? -EIO : 0;
+}
+
+int mig_save_eof(MigStream *f, Error **errp)
+{
     mig_put_be8(f, MIG_REC_EOF);
     mig_put_len_end(f, mig_put_len_begin(f));
     return mig_stream_error(f, errp) ? -EIO : 0;

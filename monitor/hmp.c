@@ -25,7 +25,8 @@
 void hmp_handle_error(Monitor *mon, Error *err)
 {
     if (err) {
-        monitor_printf(mon, "Error: %s\n", error_get_pretty(err));
+        /* QEMU prints the hint too ("Is another process using the image ...?") */
+        monitor_printf(mon, "Error: %s\n%s", error_get_pretty(err), error_get_hint(err));
         error_free(err);
     }
 }

@@ -240,13 +240,20 @@ static void main_init_qtest(void)
     }
 }
 
+/* Before the block devices: images opened while inmigrate start inactive. */
+static void main_incoming_runstate(void)
+{
+    if (vl.cfg.incoming) {
+        runstate_set(RUN_STATE_INMIGRATE);
+    }
+}
+
 static void main_initial_runstate(void)
 {
     Error *err = NULL;
 
     runstate_set_autostart(vl.autostart);
     if (vl.cfg.incoming) {
-        runstate_set(RUN_STATE_INMIGRATE);
         if (strcmp(vl.cfg.incoming, "defer") &&
             !migration_incoming_start(vl.cfg.incoming, &err)) {
             error_report("-incoming %s: %s", vl.cfg.incoming, error_get_pretty(err));
@@ -280,6 +287,7 @@ int main(int argc, char **argv)
     main_create_chardevs();
     main_init_qtest();
     main_check(object_init_cmdline(&vl.cfg, &err), &err);
+    main_incoming_runstate();
     main_check(blockdev_init_cmdline(&vl.cfg, &err), &err);
     main_check(device_init_cmdline(&vl.cfg, &err), &err);
     main_create_monitors();

@@ -229,6 +229,13 @@ void qmp_cont(Error **errp)
     for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
         blk_iostatus_reset(blk);
     }
+    /*
+     * After a completed migration (or with late-block-activate) the images are
+     * inactive: take them back. QEMU 7.2 does this even while inmigrate.
+     */
+    if (!bdrv_activate_all(errp)) {
+        return;
+    }
     if (runstate_check(RUN_STATE_INMIGRATE)) {
         autostart = true;
     } else {

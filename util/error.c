@@ -180,6 +180,11 @@ Error *error_copy(const Error *err)
     return copy;
 }
 
+const char *error_get_hint(const Error *err)
+{
+    return err->hint ? err->hint->str : "";
+}
+
 void error_free(Error *err)
 {
     if (err) {

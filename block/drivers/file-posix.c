@@ -162,13 +162,15 @@ int coroutine_fn file_backend_co_rw_full(const FileBackendOps *ops, FileBackend 
  * The driver's side of the permission system (block-int.h): check_perm holds the
  * union of the old and new locks and checks the new ones; set_perm commits to
  * the new; abort_perm_update goes back to the old. force-share and locking=off
- * nodes never lock.
+ * nodes never lock. An inactive node (migration peer owns the image) keeps what
+ * it holds, as QEMU's: nothing when opened inactive, the read lock on a source
+ * that handed over.
  */
 static bool file_locking(BlockDriverState *bs)
 {
     BDRVFileState *s = bs->opaque;
 
-    return s->use_lock && !bs->force_share;
+    return s->use_lock && !bs->force_share && !(bs->open_flags & BDRV_O_INACTIVE);
 }
 
 static int file_check_perm(BlockDriverState *bs, uint64_t perm, uint64_t shared, Error **errp)
@@ -666,8 +668,8 @@ static int file_reopen(BlockDriverState *bs, QDict *options, int new_flags, Erro
     if (fd < 0) {
         return fd;
     }
-    if (file_locking(bs)) {
-        /* Move the locks: the old description would conflict with the new one. */
+    if (s->use_lock && !bs->force_share) {
+        /* Move the locks (held even while inactive): the old description would conflict. */
         file_lock_release(s->fd);
         int ret = file_lock_update(fd, s->filename, 0, BLK_PERM_ALL, s->locked_perm,
                                    s->locked_shared, errp);

@@ -20,6 +20,7 @@
 #include "block/block-backend.h"
 #include "block/monitor/block-monitor.h"
 #include "sysemu/sysemu.h"
+#include "sysemu/runstate.h"
 #include "sysemu/blockdev.h"
 #include "qapi-commands.h"
 
@@ -388,6 +389,9 @@ static bool drive_new(QDict *opts, Error **errp)
     if ((rerror && !parse_error_action(rerror, true, &on_read, errp)) ||
         (werror && !parse_error_action(werror, false, &on_write, errp))) {
         goto fail;
+    }
+    if (runstate_check(RUN_STATE_INMIGRATE)) {
+        flags |= BDRV_O_INACTIVE;       /* the migration source owns the image until then */
     }
     if (snap) {
         if (!bdrv_find_format("qcow2")) {

@@ -225,7 +225,9 @@ static BlockExport *block_export_add(BlockExportOptions *arg, Error **errp)
      * The destination of a storage migration exports its disks before the
      * switch-over: take the image over from the (absent) migration peer now.
      */
-    bdrv_activate(bs);
+    if (bdrv_activate(bs, errp) < 0) {
+        return NULL;
+    }
 
     blk = blk_new(BLK_PERM_CONSISTENT_READ | (writable ? BLK_PERM_WRITE : 0), BLK_PERM_ALL);
     if (blk_insert_bs(blk, bs, errp) < 0) {

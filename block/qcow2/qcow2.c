@@ -372,7 +372,8 @@ static int coroutine_fn qcow2_co_open(BlockDriverState *bs, void *opaque, Error 
     s->refblock_bits = s->cluster_bits + 3 - s->refcount_order;
     s->refcount_max = s->refcount_order == 6 ? UINT64_MAX
                                              : (1ULL << (1u << s->refcount_order)) - 1;
-    s->rw = o->flags & BDRV_O_RDWR;
+    /* inactive: the migration peer owns the image; read it, change nothing */
+    s->rw = (o->flags & BDRV_O_RDWR) && !(o->flags & BDRV_O_INACTIVE);
     if (!qcow2_validate_features(bs, o->flags, errp) || !qcow2_validate_tables(bs, o->flags, errp)) {
         return -EINVAL;
     }
@@ -386,8 +387,9 @@ static int coroutine_fn qcow2_co_open(BlockDriverState *bs, void *opaque, Error 
     if (ret < 0) {
         return ret;
     }
-    if (o->flags & BDRV_O_CHECK) {
-        return 0;                       /* check reads the directory, not the bitmaps */
+    if (o->flags & (BDRV_O_CHECK | BDRV_O_INACTIVE)) {
+        /* check reads the directory, not the bitmaps; inactive: loaded at activation */
+        return 0;
     }
     qemu_co_mutex_lock(&s->lock);
     ret = qcow2_bitmaps_load(bs, errp);
@@ -479,6 +481,59 @@ static void qcow2_close(BlockDriverState *bs)
                      "No write access", bdrv_get_device_or_node_name(bs));
     }
     qcow2_free_state(s);
+}
+
+/* ---- migration hand-over (contracts in block-int.h) ---- */
+
+/* Everything to the file, header clean, persistent bitmaps stored and dropped. */
+static int qcow2_inactivate(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int ret = 0;
+
+    if (s->rw) {
+        ret = qcow2_run_co(qcow2_co_close, bs, NULL, NULL);
+        ret = ret < 0 ? ret : bdrv_flush(bs->file->bs);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    BdrvDirtyBitmap *bm = bdrv_dirty_bitmap_first(bs);
+    while (bm) {
+        BdrvDirtyBitmap *next = bdrv_dirty_bitmap_next(bm);
+        if (bdrv_dirty_bitmap_get_persistence(bm)) {
+            bdrv_release_dirty_bitmap(bm);      /* the file has them; reloaded on activation */
+        }
+        bm = next;
+    }
+    s->bitmaps_loaded = false;
+    s->rw = false;                      /* nothing more reaches the file, not even at close */
+    return 0;
+}
+
+/*
+ * The peer wrote to the image while we were inactive: header, L1, refcounts,
+ * snapshots and bitmaps may all have moved. Forget them and open again.
+ */
+static int qcow2_invalidate_cache(BlockDriverState *bs, Error **errp)
+{
+    BDRVQcow2State *s = bs->opaque;
+    Qcow2OpenOpts o = { .flags = bs->open_flags, .lazy = -1 };
+    g_autoptr(QDict) opts = qdict_clone_shallow(bs->options);
+
+    if (!qcow2_take_options(opts, &o, errp)) {
+        return -EINVAL;
+    }
+    qcow2_free_state(s);
+    s->bitmaps_loaded = false;
+    s->dead = false;
+    s->signalled_corrupt = false;
+    int ret = qcow2_run_co(qcow2_co_open, bs, &o, errp);
+    if (ret < 0) {
+        qcow2_free_state(s);
+        s->dead = true;                 /* no tables: requests must not reach them */
+    }
+    return ret;
 }
 
 /* ---- data path ---- */
@@ -862,6 +917,8 @@ const BlockDriver bdrv_qcow2 = {
     .snapshot_goto              = qcow2_snapshot_goto,
     .snapshot_delete            = qcow2_snapshot_delete,
     .snapshot_list              = qcow2_snapshot_list,
+    .inactivate                 = qcow2_inactivate,
+    .invalidate_cache           = qcow2_invalidate_cache,
     .bitmap_can_store           = qcow2_bitmap_can_store,
     .bitmap_remove_persistent   = qcow2_bitmap_remove_persistent,
     .amend_options              = qcow2_amend_options,

@@ -210,7 +210,6 @@ struct BlockDriver {
      * range reads from the backing file again. Main loop, blocking. 0 / -errno.
      */
     int (*make_empty)(BlockDriverState *bs);
-    int coroutine_fn (*co_invalidate_cache)(BlockDriverState *bs, Error **errp);
 
     /*
      * Internal snapshots (qcow2). Main loop, blocking (the driver runs its own
@@ -231,7 +230,21 @@ struct BlockDriver {
     int (*snapshot_delete)(BlockDriverState *bs, const char *id, const char *name,
                            Error **errp);
     int (*snapshot_list)(BlockDriverState *bs, QEMUSnapshotInfo **list);
+
+    /*
+     * Image ownership hand-over for shared-storage migration (block/inactive.c).
+     * Main loop, blocking (drivers run their own coroutine); both optional.
+     *   inactivate(bs): the peer takes the image over: write out everything
+     *     cached (metadata, persistent bitmaps, clean header) so that the file
+     *     alone is the truth, then never write again until invalidate_cache.
+     *     Called before BDRV_O_INACTIVE is set, parents already inactive.
+     *   invalidate_cache(bs, errp): the image is ours again (BDRV_O_INACTIVE
+     *     already cleared, children active and locked): the peer may have
+     *     changed the file, so drop and re-read whatever was cached.
+     * A node opened with BDRV_O_INACTIVE must not write at open either.
+     */
     int (*inactivate)(BlockDriverState *bs);
+    int (*invalidate_cache)(BlockDriverState *bs, Error **errp);
 
     /*
      * Persistent dirty bitmaps (qcow2 bitmaps extension). Main loop, blocking,
@@ -311,6 +324,12 @@ struct BdrvChildClass {
     bool (*drained_poll)(BdrvChild *c);
     /* The child's length changed (resize); e.g. BlockBackend updates its device. */
     void (*resize)(BdrvChild *c);
+    /*
+     * The child goes inactive (migration hand-over: drop what the parent holds,
+     * -EPERM if it cannot let go) or active again (take it back; errp).
+     */
+    int (*inactivate)(BdrvChild *c);
+    void (*activate)(BdrvChild *c, Error **errp);
 };
 
 struct BdrvChild {

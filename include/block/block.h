@@ -92,12 +92,26 @@ const char *bdrv_get_device_or_node_name(const BlockDriverState *bs);
 bool bdrv_is_read_only(BlockDriverState *bs);
 bool bdrv_is_writable(BlockDriverState *bs);
 /*
- * Take over an image that was opened inactive (BDRV_O_INACTIVE: owned by a
- * migration peer) on bs and every node below it, so that it may be written.
- * Block exports do this: the destination of a storage migration receives the
- * disk over NBD before the switch-over.
+ * Image ownership for shared-storage migration (block/inactive.c). An inactive
+ * node (BDRV_O_INACTIVE) belongs to the migration peer: it takes no write or
+ * resize lock in its file, writes no metadata, and requests that write fail
+ * with -EPERM. Nodes opened while the run state is inmigrate start inactive.
+ *
+ * bdrv_activate: take bs and every node below it over: children first, each
+ *   node takes its locks (QEMU's "Failed to get \"write\" lock" on a conflict,
+ *   the node then stays inactive) and drops what it cached; then the parents
+ *   (BlockBackends) take their permissions back. No-op on active nodes.
+ *   Block exports and block migration's destination activate their own nodes.
+ * bdrv_activate_all: every node; the first error is reported.
+ * bdrv_inactivate_all: hand every node over (source switch-over): flush,
+ *   write out driver metadata, drop write locks. 0 or -errno; nodes already
+ *   inactivated stay so (bdrv_activate_all undoes it).
+ * bdrv_is_inactive: whether bs is inactive.
  */
-void bdrv_activate(BlockDriverState *bs);
+int bdrv_activate(BlockDriverState *bs, Error **errp);
+bool bdrv_activate_all(Error **errp);
+int bdrv_inactivate_all(void);
+bool bdrv_is_inactive(BlockDriverState *bs);
 int bdrv_get_flags(BlockDriverState *bs);
 bool bdrv_is_inserted(BlockDriverState *bs);
 int bdrv_get_info(BlockDriverState *bs, BlockDriverInfo *bdi);

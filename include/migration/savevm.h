@@ -29,8 +29,10 @@ void mig_save_sync(MigRegistry *reg, MigSaveInfo *info);
 /* One END record per section not yet complete; 1 once all are. */
 int coroutine_fn mig_save_complete_once(MigRegistry *reg, MigStream *f, MigSaveInfo *info,
                                         Error **errp);
-/* FULL records of every section with save_state, then EOF. */
+/* FULL records of every section with save_state. */
 int coroutine_fn mig_save_states(MigRegistry *reg, MigStream *f, Error **errp);
+/* The EOF record: the destination loads nothing more and starts. */
+int mig_save_eof(MigStream *f, Error **errp);
 void mig_save_cleanup(MigRegistry *reg, MigSaveInfo *info);
 
 #endif /* GODWIT_MIGRATION_SAVEVM_H */

@@ -77,6 +77,7 @@ void error_prepend(Error **errp, const char *fmt, ...) GODWIT_PRINTF(2, 3);
 void error_append_hint(Error **errp, const char *fmt, ...) GODWIT_PRINTF(2, 3);
 
 const char *error_get_pretty(const Error *err);
+const char *error_get_hint(const Error *err);     /* "" when there is none */
 ErrorClass error_get_class(const Error *err);
 Error *error_copy(const Error *err);
 void error_free(Error *err);

@@ -19,6 +19,9 @@ with `-incoming tcp:127.0.0.1:PORT` and an empty image of the same size.
                  its image is intact; the destination exits with an error
   smaller        negative control: a destination with a smaller image fails with a
                  clear error and the source keeps running
+  shared         shared storage: both processes on ONE qcow2, `migrate` without blk
+                 while the guest writes; the destination opens the image inactive,
+                 the source hands it over, the guest verifies on the destination
 
 Prints total time, downtime and throughput of each migration. Exits 77 (skip)
 without a usable /dev/kvm, saying so."""
@@ -379,6 +382,36 @@ def test_smaller():
     check_image(src_disk, 'smaller')
 
 
+def test_shared():
+    """Shared storage: both processes open ONE qcow2; plain `migrate` (no blk) while
+    the guest writes. The destination starts with its image inactive (no write
+    lock), the source hands it over at switch-over, the guest verifies on the
+    destination what the source allocated after the destination had opened it."""
+    disk = create('shared.qcow2', 64)
+    append = 'blk-pattern mib=48 kib=4 qd=1 seed=23'
+    src, dst, uri, console = start_pair(append, disk, disk)
+    check(dst.cmd('query-status')['return']['status'] == 'inmigrate',
+          'shared: destination started on the image the source runs on')
+    check(wait_file(console, 'blk-pattern: start'), 'shared: source guest started')
+    time.sleep(0.05)                                 # in the middle of its writes
+    wrote_before = 'blk-pattern: wrote' in open(console).read()
+    check(src.cmd('migrate', {'uri': uri}) == {'return': {}}, 'shared: QMP migrate without blk')
+    r = wait_migration(src)
+    check(r.get('status') == 'completed',
+          'shared: migration completed (%r %r)' % (r.get('status'), r.get('error-desc')))
+    check('disk' not in r, 'shared: no block migration stats')
+    check(src.cmd('query-status')['return']['status'] == 'postmigrate', 'shared: source postmigrate')
+    check_dst_guest(dst, 'blk-pattern: PASS mib=48 seed=23', 'shared')
+    check(not wrote_before, 'shared: the migration started while the guest was writing')
+    # the destination quit: the source may take the image back (QEMU's cont)
+    check(src.cmd('cont') == {'return': {}}, 'shared: source cont after the destination quit')
+    src.cmd('stop')
+    finish_src(src)
+    figure('migrate, shared storage (one 64 MiB qcow2, guest writing)', r, 0)
+    check_image(disk, 'shared')
+    compare(reference('shared-ref.raw', 64, 0, 48, 23), disk, 'shared: image = pattern')
+
+
 def main():
     if not os.access('/dev/kvm', os.R_OK | os.W_OK):
         print('SKIP: /dev/kvm is missing or not accessible; live migration of the test guest '
@@ -388,7 +421,8 @@ def main():
         print('SKIP: qemu-img (Debian qemu-utils) is needed to check the images',
               file=sys.stderr)
         return 77
-    tests = (test_blk_hmp, test_blk_qmp, test_hmp_b, test_inc, test_cancel, test_smaller)
+    tests = (test_blk_hmp, test_blk_qmp, test_hmp_b, test_inc, test_cancel, test_smaller,
+             test_shared)
     only = sys.argv[1:]
     for t in tests:
         if only and t.__name__ not in only:

@@ -89,7 +89,9 @@ static bool io_check_perm(BlockBackend *blk, uint64_t need)
     Error *err = NULL;
     uint64_t perm, shared;
 
-    if ((need & BLK_PERM_WRITE) && blk_is_read_only(blk)) {
+    /* an inactive image (migration peer owns it) refuses writes like a read-only one */
+    if ((need & BLK_PERM_WRITE) &&
+        (blk_is_read_only(blk) || (blk_bs(blk) && bdrv_is_inactive(blk_bs(blk))))) {
         error_report("Block node is read-only");
         return false;
     }
