@@ -9,6 +9,11 @@
 #           4 KiB requests at depth 32, -t none -i native, offsets scattered by a
 #           step of 663605248 bytes (qemu-img bench wraps offsets modulo the
 #           image size), reads then writes (in place: every cluster exists).
+#           The raw ceiling: the same pattern on a fully written 1 GiB raw
+#           file (-f raw), with both programs, in the same rounds. It is what
+#           the disk and the AIO path give without any format; the
+#           "qcow2/raw" rows divide each program's qcow2 median by its own
+#           raw median, so 1.00 means qcow2 costs that program nothing here.
 #  convert  raw -> qcow2 of a 2 GiB raw file that is half data (1 MiB of data,
 #           1 MiB hole, ...), default options of both programs.
 #
@@ -54,21 +59,25 @@ median()
                                          else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# prints "label median-ours median-qemu ratio" for rates (bigger is better)
+# prints "label ours qemu unit ratio" (rates: bigger is better)
+row()
+{
+    awk -v l="$1" -v o="$2" -v q="$3" -v u="$4" -v f="$5" 'BEGIN {
+        printf "%-16s %14" f " %14" f " %8s %8.2f\n", l, o, q, u, (q > 0 ? o / q : 0) }'
+}
+
+# the medians of ours_r and ref_r as one row
 report()
 {
-    local label=$1 unit=$2; shift 2
-    local mo mr
-    mo=$(printf '%s\n' "${ours_r[@]}" | median)
-    mr=$(printf '%s\n' "${ref_r[@]}" | median)
-    awk -v l="$label" -v u="$unit" -v o="$mo" -v q="$mr" 'BEGIN {
-        printf "%-16s %14.1f %14.1f %8s %8.2f\n", l, o, q, u, (q > 0 ? o / q : 0) }'
+    local label=$1 unit=$2
+    row "$label" "$(printf '%s\n' "${ours_r[@]}" | median)" \
+        "$(printf '%s\n' "${ref_r[@]}" | median)" "$unit" .1f
 }
 
 bench_run()
 {
-    local prog=$1 rw=$2 img=$3 t
-    t=$("$prog" bench $rw -f qcow2 -t none -i native -d 32 -c "$count" -s 4k -S 663605248 \
+    local prog=$1 rw=$2 img=$3 fmt=${4:-qcow2} t
+    t=$("$prog" bench $rw -f "$fmt" -t none -i native -d 32 -c "$count" -s 4k -S 663605248 \
         "$img" | sed -n 's/^Run completed in \([0-9.]*\) seconds\.$/\1/p')
     [ -n "$t" ] || { echo "bench failed: $prog $rw" >&2; exit 1; }
     awk -v t="$t" -v c="$count" 'BEGIN { printf "%.1f\n", c / t }'
@@ -76,16 +85,31 @@ bench_run()
 
 printf '%-16s %14s %14s %8s %8s\n' test godwit qemu unit ratio
 if [ -z "$only" ] || [ "$only" = bench ]; then
-    img=$tmp/full.qcow2
+    img=$tmp/full.qcow2 rawimg=$tmp/full.raw
     "$ref" create -q -f qcow2 "$img" 1G
     "$qio" -f qcow2 -t none -c 'write -P 0x5a 0 1G' "$img" >/dev/null
+    # written, not just sized: O_DIRECT reads of a hole never reach the disk
+    "$ref" create -q -f raw "$rawimg" 1G
+    "$qio" -f raw -t none -c 'write -P 0x5a 0 1G' "$rawimg" >/dev/null
     for rw in "" -w; do
-        ours_r=() ref_r=()
+        name=$([ -n "$rw" ] && echo write || echo read)
+        ours_q=() ref_q=() ours_raw=() ref_raw=()
         for ((r = 0; r < rounds; r++)); do
-            ours_r+=("$(bench_run "$ours" "$rw" "$img")")
-            ref_r+=("$(bench_run "$ref" "$rw" "$img")")
+            ours_q+=("$(bench_run "$ours" "$rw" "$img")")
+            ref_q+=("$(bench_run "$ref" "$rw" "$img")")
+            ours_raw+=("$(bench_run "$ours" "$rw" "$rawimg" raw)")
+            ref_raw+=("$(bench_run "$ref" "$rw" "$rawimg" raw)")
         done
-        report "bench $([ -n "$rw" ] && echo write || echo read)" ops/s
+        ours_r=("${ours_q[@]}") ref_r=("${ref_q[@]}")
+        report "bench $name" ops/s
+        mo=$(printf '%s\n' "${ours_q[@]}" | median)
+        mq=$(printf '%s\n' "${ref_q[@]}" | median)
+        ours_r=("${ours_raw[@]}") ref_r=("${ref_raw[@]}")
+        report "raw $name" ops/s
+        ro=$(printf '%s\n' "${ours_raw[@]}" | median)
+        rq=$(printf '%s\n' "${ref_raw[@]}" | median)
+        row "$name qcow2/raw" "$(awk -v a="$mo" -v b="$ro" 'BEGIN { print a / b }')" \
+            "$(awk -v a="$mq" -v b="$rq" 'BEGIN { print a / b }')" "of raw" .2f
     done
 fi
 

@@ -104,8 +104,8 @@ have_status:
         int ret2 = node_block_status(local_file, want_zero, local_map, *pnum, &file_pnum,
                                      NULL, NULL);
         if (ret2 >= 0) {
-            if ((ret2 & BDRV_BLOCK_EOF) && (!file_pnum || (ret2 & BDRV_BLOCK_DATA))) {
-                /* past the end of the file reads as zeroes */
+            if ((ret2 & BDRV_BLOCK_EOF) && (!file_pnum || (ret2 & BDRV_BLOCK_ZERO))) {
+                /* zero up to the end of the file, and past it reads as zeroes too */
                 ret |= BDRV_BLOCK_ZERO;
             } else {
                 *pnum = file_pnum;

@@ -9,6 +9,7 @@
 #include "util/aio.h"
 #include "qobject/qdict.h"
 #include "block/block-core.h"
+#include "util/cutils.h"
 
 typedef struct CreateCo {
     const BlockDriver *drv;
@@ -134,6 +135,63 @@ static const CreateOption *find_create_opt(const CreateOption *opts, const char 
     return NULL;
 }
 
+/*
+ * The type check qemu-img makes while it reads the option string, before the
+ * driver sees anything; its messages. Numbers are stored in plain decimal
+ * (refcount_bits=0x10 -> 16; "-1" wraps to 2^64-1, as in QEMU); sizes and bools
+ * keep their spelling.
+ */
+static bool create_opt_check(const CreateOption *o, const char *val, char **norm,
+                             Error **errp)
+{
+    uint64_t n;
+    int ret;
+
+    *norm = NULL;
+    switch (o->type) {
+    case CREATE_OPT_BOOL: {
+        static const char *const spellings[] = {
+            "on", "yes", "true", "y", "off", "no", "false", "n", NULL,
+        };
+        for (int i = 0; spellings[i]; i++) {
+            if (!strcmp(val, spellings[i])) {
+                return true;
+            }
+        }
+        error_setg(errp, "Parameter '%s' expects 'on' or 'off'", o->name);
+        return false;
+    }
+    case CREATE_OPT_NUMBER:
+        ret = qemu_strtou64(val, NULL, 0, &n);
+        if (ret == -ERANGE) {
+            error_setg(errp, "Value '%s' is too large for parameter '%s'", val, o->name);
+            return false;
+        }
+        if (ret < 0) {
+            error_setg(errp, "Parameter '%s' expects a number", o->name);
+            return false;
+        }
+        *norm = g_strdup_printf("%" PRIu64, n);
+        return true;
+    case CREATE_OPT_SIZE:
+        ret = qemu_strtosz(val, NULL, &n);
+        if (ret == -ERANGE) {
+            error_setg(errp, "Value '%s' is out of range for parameter '%s'", val, o->name);
+            return false;
+        }
+        if (ret < 0) {
+            error_setg(errp, "Parameter '%s' expects a non-negative number below 2^64",
+                       o->name);
+            error_append_hint(errp, "Optional suffix k, M, G, T, P or E means kilo-, mega-, "
+                              "giga-, tera-, peta-\nand exabytes, respectively.\n");
+            return false;
+        }
+        return true;
+    default:
+        return true;
+    }
+}
+
 bool bdrv_create_opts_parse(const CreateOption *opts, const char *str, QDict *out,
                             Error **errp)
 {
@@ -179,7 +237,12 @@ bool bdrv_create_opts_parse(const CreateOption *opts, const char *str, QDict *ou
             ok = false;
             break;
         }
-        qdict_put_str(out, item, eq ? eq + 1 : "on");
+        g_autofree char *norm = NULL;
+        if (!create_opt_check(o, eq ? eq + 1 : "on", &norm, errp)) {
+            ok = false;
+            break;
+        }
+        qdict_put_str(out, item, norm ? norm : eq ? eq + 1 : "on");
     }
     g_ptr_array_free(items, true);
     return ok;

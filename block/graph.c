@@ -775,6 +775,8 @@ void bdrv_close_all(void)
 
 /* ---- blkdebug plumbing: the first node downwards whose driver has the hook ---- */
 
+bool bdrv_debug_hooks_seen;
+
 static BlockDriverState *bdrv_debug_target(BlockDriverState *bs, bool want_event)
 {
     while (bs && bs->drv) {
@@ -788,6 +790,9 @@ static BlockDriverState *bdrv_debug_target(BlockDriverState *bs, bool want_event
 
 void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event)
 {
+    if (!bdrv_debug_hooks_seen) {
+        return;
+    }
     bs = bdrv_debug_target(bs, true);
     if (bs) {
         bs->drv->debug_event(bs, event);

@@ -389,6 +389,7 @@ static int open_driver(BlockDriverState *bs, const BlockDriver *drv, QDict *opti
     int ret;
 
     bs->drv = drv;
+    bdrv_debug_hooks_seen |= drv->debug_event != NULL;
     bs->opaque = g_malloc0(MAX(drv->instance_size, 1));
     if (file) {
         qdict_put_str(options, "file", bdrv_get_node_name(file));

@@ -164,12 +164,24 @@ static bool qcow2_amend_parse(BlockDriverState *bs, QDict *opts, Qcow2AmendArgs 
 {
     static const char *const create_only[] = {
         "cluster_size", "encryption", "preallocation", "extended_l2", "compression_type",
-        "encrypt.format", "encrypt.key-secret", NULL,
+        "encrypt.format", "encrypt.key-secret", "encrypt.cipher-alg", "encrypt.cipher-mode",
+        "encrypt.ivgen-alg", "encrypt.ivgen-hash-alg", "encrypt.hash-alg", NULL,
+    };
+    /* LUKS keyslot changes: we open no encrypted image, so there is never one to change */
+    static const char *const keyslot_opts[] = {
+        "encrypt.state", "encrypt.keyslot", "encrypt.old-secret", "encrypt.new-secret",
+        "encrypt.iter-time", NULL,
     };
     for (int i = 0; create_only[i]; i++) {
         if (qdict_haskey(opts, create_only[i])) {
             error_setg(errp, "Invalid parameter '%s'", create_only[i]);
             error_append_hint(errp, "This option is only supported for image creation\n");
+            return false;
+        }
+    }
+    for (int i = 0; keyslot_opts[i]; i++) {
+        if (qdict_haskey(opts, keyslot_opts[i])) {
+            error_setg(errp, "Can't amend encryption options - encryption not present");
             return false;
         }
     }

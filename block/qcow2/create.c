@@ -54,10 +54,12 @@ const CreateOption qcow2_create_opts[] = {
 typedef struct Qcow2CreateArgs {
     uint64_t size, cluster_size, refcount_bits;
     int version;
-    bool lazy_refcounts, extended_l2, encryption, data_file_raw;
+    bool lazy_refcounts, extended_l2, data_file_raw;
     int compression_type;
     PreallocMode prealloc;
-    char *backing_file, *backing_fmt, *data_file, *encrypt_format;
+    char *backing_file, *backing_fmt, *data_file;
+    char *encrypt_format;           /* "aes" or "luks" once checked; NULL: not encrypted */
+    char *key_secret;
 } Qcow2CreateArgs;
 
 static void qcow2_create_args_free(Qcow2CreateArgs *a)
@@ -66,6 +68,7 @@ static void qcow2_create_args_free(Qcow2CreateArgs *a)
     g_free(a->backing_fmt);
     g_free(a->data_file);
     g_free(a->encrypt_format);
+    g_free(a->key_secret);
 }
 
 static bool qcow2_parse_enum_opt(QDict *opts, const char *key, const char *param,
@@ -87,6 +90,137 @@ static bool qcow2_parse_enum_opt(QDict *opts, const char *key, const char *param
     return false;
 }
 
+/* The LUKS-only encrypt.* options in QEMU's schema order, with the values its enums take. */
+static const char *const qcow2_cipher_algs[] = {
+    "aes-128", "aes-192", "aes-256", "des", "3des", "cast5-128", "serpent-128", "serpent-192",
+    "serpent-256", "twofish-128", "twofish-192", "twofish-256", NULL,
+};
+static const char *const qcow2_cipher_modes[] = { "ecb", "cbc", "xts", "ctr", NULL };
+static const char *const qcow2_ivgen_algs[] = { "plain", "plain64", "essiv", NULL };
+static const char *const qcow2_hash_algs[] = {
+    "md5", "sha1", "sha224", "sha256", "sha384", "sha512", "ripemd160", NULL,
+};
+static const struct {
+    const char *name;
+    const char *const *values;      /* NULL: a number, checked when the option string is parsed */
+} qcow2_luks_opts[] = {
+    { "cipher-alg", qcow2_cipher_algs },
+    { "cipher-mode", qcow2_cipher_modes },
+    { "ivgen-alg", qcow2_ivgen_algs },
+    { "ivgen-hash-alg", qcow2_hash_algs },
+    { "hash-alg", qcow2_hash_algs },
+    { "iter-time", NULL },
+};
+
+static bool qcow2_str_in(const char *v, const char *const *list)
+{
+    for (; *list; list++) {
+        if (!strcmp(v, *list)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Which of several options the aes format does not take QEMU names: the first
+ * its visitor's GHashTable yields once format and key-secret are taken out. It
+ * filled that table from the encrypt dictionary, whose order ours shares, so the
+ * same glib table fed the same way gives the same answer. The caller frees it.
+ */
+static char *qcow2_first_leftover(QDict *luks, bool has_secret)
+{
+    g_autoptr(QDict) all = qdict_new();
+    g_autoptr(GHashTable) h = g_hash_table_new(g_str_hash, g_str_equal);
+    GHashTableIter it;
+    const char *key = NULL;
+
+    qdict_put_str(all, "format", "aes");
+    if (has_secret) {
+        qdict_put_str(all, "key-secret", "");
+    }
+    for (const QDictEntry *e = qdict_first(luks); e; e = qdict_next(luks, e)) {
+        qdict_put_str(all, e->key, "");
+    }
+    for (const QDictEntry *e = qdict_first(all); e; e = qdict_next(all, e)) {
+        g_hash_table_add(h, (gpointer)e->key);
+    }
+    g_hash_table_remove(h, "format");
+    g_hash_table_remove(h, "key-secret");
+    g_hash_table_iter_init(&it, h);
+    g_hash_table_iter_next(&it, (gpointer *)&key, NULL);
+    return g_strdup(key);
+}
+
+/*
+ * The encrypt.* options, with QEMU's errors in the order its QAPI visit finds
+ * them. We never create an encrypted image (qcow2_create_validate refuses it
+ * where QEMU would look up the secret), but an option mistake gets QEMU's words.
+ * The legacy encryption=on means encrypt.format=aes; any other true spelling
+ * (yes, true...) reaches QEMU's format enum unchanged and fails there.
+ */
+static bool qcow2_create_parse_encrypt(QDict *opts, Qcow2CreateArgs *a, Error **errp)
+{
+    g_autofree char *legacy = bdrv_opt_take_str(opts, "encryption");
+    g_autoptr(QDict) luks = qdict_new();    /* the LUKS-only options given, short names */
+
+    if (legacy) {
+        /* a bool all the same: the value is kept for the format name, so check a copy */
+        g_autoptr(QDict) check = qdict_new();
+        bool unused;
+        qdict_put_str(check, "encryption", legacy);
+        if (!bdrv_opt_take_bool(check, "encryption", false, &unused, errp)) {
+            return false;
+        }
+    }
+    a->encrypt_format = bdrv_opt_take_str(opts, "encrypt.format");
+    a->key_secret = bdrv_opt_take_str(opts, "encrypt.key-secret");
+    for (size_t i = 0; i < G_N_ELEMENTS(qcow2_luks_opts); i++) {
+        g_autofree char *key = g_strconcat("encrypt.", qcow2_luks_opts[i].name, NULL);
+        char *v = bdrv_opt_take_str(opts, key);
+        if (v) {
+            qdict_put_str(luks, qcow2_luks_opts[i].name, v);
+            g_free(v);
+        }
+    }
+    if (legacy && strcmp(legacy, "off")) {
+        if (a->encrypt_format) {
+            error_setg(errp, "'encrypt.format' and its alias 'encryption' can't be used at "
+                       "the same time");
+            return false;
+        }
+        a->encrypt_format = g_strdup(strcmp(legacy, "on") ? legacy : "aes");
+    }
+    if (!a->encrypt_format) {
+        if (a->key_secret || qdict_size(luks)) {
+            error_setg(errp, "Parameter 'encrypt.format' is missing");
+            return false;
+        }
+        return true;
+    }
+    if (!strcmp(a->encrypt_format, "aes")) {
+        if (qdict_size(luks)) {
+            g_autofree char *key = qcow2_first_leftover(luks, a->key_secret != NULL);
+            error_setg(errp, "Parameter 'encrypt.%s' is unexpected", key);
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(a->encrypt_format, "luks")) {
+        error_setg(errp, "Parameter 'format' does not accept value '%s'", a->encrypt_format);
+        return false;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(qcow2_luks_opts); i++) {
+        const char *v = qdict_get_try_str(luks, qcow2_luks_opts[i].name);
+        if (v && qcow2_luks_opts[i].values && !qcow2_str_in(v, qcow2_luks_opts[i].values)) {
+            error_setg(errp, "Parameter '%s' does not accept value '%s'",
+                       qcow2_luks_opts[i].name, v);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool qcow2_create_parse(QDict *opts, Qcow2CreateArgs *a, Error **errp)
 {
     static const char *const compat_names[] = { "v2", "v3", "0.10", "1.1", NULL };
@@ -103,9 +237,9 @@ static bool qcow2_create_parse(QDict *opts, Qcow2CreateArgs *a, Error **errp)
         !bdrv_opt_take_uint(opts, "refcount_bits", 16, &a->refcount_bits, errp) ||
         !bdrv_opt_take_bool(opts, "lazy_refcounts", false, &a->lazy_refcounts, errp) ||
         !bdrv_opt_take_bool(opts, "extended_l2", false, &a->extended_l2, errp) ||
-        !bdrv_opt_take_bool(opts, "encryption", false, &a->encryption, errp) ||
         !bdrv_opt_take_bool(opts, "data_file_raw", false, &a->data_file_raw, errp) ||
         !qcow2_parse_enum_opt(opts, "compat", "version", compat_names, 1, &compat, errp) ||
+        !qcow2_create_parse_encrypt(opts, a, errp) ||
         !qcow2_parse_enum_opt(opts, "preallocation", "preallocation", prealloc_names, 0,
                               &prealloc, errp) ||
         !qcow2_parse_enum_opt(opts, "compression_type", "compression-type",
@@ -117,14 +251,6 @@ static bool qcow2_create_parse(QDict *opts, Qcow2CreateArgs *a, Error **errp)
     a->backing_file = bdrv_opt_take_str(opts, "backing_file");
     a->backing_fmt = bdrv_opt_take_str(opts, "backing_fmt");
     a->data_file = bdrv_opt_take_str(opts, "data_file");
-    a->encrypt_format = bdrv_opt_take_str(opts, "encrypt.format");
-    static const char *const encrypt_opts[] = {
-        "encrypt.key-secret", "encrypt.cipher-alg", "encrypt.cipher-mode", "encrypt.ivgen-alg",
-        "encrypt.ivgen-hash-alg", "encrypt.hash-alg", "encrypt.iter-time", NULL,
-    };
-    for (int i = 0; encrypt_opts[i]; i++) {
-        g_free(bdrv_opt_take_str(opts, encrypt_opts[i]));   /* LUKS only: never reached */
-    }
     return true;
 }
 
@@ -162,8 +288,19 @@ static bool qcow2_create_validate(Qcow2CreateArgs *a, Error **errp)
         return false;
     }
 #endif
-    if (a->encryption || a->encrypt_format) {
-        error_setg(errp, "encrypted qcow2 images are not supported");
+    if (a->backing_fmt && !a->backing_file) {
+        error_setg(errp, "Backing format cannot be used without backing file");
+        return false;
+    }
+    if (a->backing_file && a->prealloc != PREALLOC_MODE_OFF) {
+        error_setg(errp, "Backing file and preallocation can only be used at the same time "
+                   "if extended_l2 is on");
+        return false;
+    }
+    if (a->encrypt_format) {
+        /* where QEMU sets up the cipher: after every other check */
+        error_setg(errp, a->key_secret ? "encrypted qcow2 images are not supported"
+                                       : "Parameter 'encrypt.key-secret' is required for cipher");
         return false;
     }
     if (a->extended_l2) {
@@ -172,15 +309,6 @@ static bool qcow2_create_validate(Qcow2CreateArgs *a, Error **errp)
     }
     if (a->data_file || a->data_file_raw) {
         error_setg(errp, "qcow2: external data files are not supported");
-        return false;
-    }
-    if (a->backing_fmt && !a->backing_file) {
-        error_setg(errp, "Backing format cannot be used without backing file");
-        return false;
-    }
-    if (a->backing_file && a->prealloc != PREALLOC_MODE_OFF) {
-        error_setg(errp, "Backing file and preallocation can only be used at the same time "
-                   "if extended_l2 is on");
         return false;
     }
     a->size = ROUND_UP(a->size, 512);

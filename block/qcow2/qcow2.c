@@ -378,6 +378,7 @@ static int coroutine_fn qcow2_co_open(BlockDriverState *bs, void *opaque, Error 
         return -EINVAL;
     }
     s->corrupt = false;
+    s->metadata_prealloc = -1;
     ret = qcow2_load_tables(bs, errp);
     if (ret < 0) {
         return ret;
@@ -754,6 +755,9 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, bool want_ze
     uint64_t n, host, entry;
 
     qemu_co_mutex_lock(&s->lock);
+    if (s->metadata_prealloc < 0 && !s->corrupt) {
+        s->metadata_prealloc = qcow2_detect_metadata_prealloc(bs) == 1;
+    }
     int type = s->corrupt ? -EIO : qcow2_get_mapping(bs, offset, bytes, &n, &host, &entry);
     qemu_co_mutex_unlock(&s->lock);
     if (type < 0) {
@@ -764,7 +768,13 @@ static int coroutine_fn qcow2_co_block_status(BlockDriverState *bs, bool want_ze
     case QCOW2_CLUSTER_NORMAL:
         *map = host;
         *file = bs->file->bs;
-        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID;
+        /*
+         * Data clusters of a metadata-preallocated image are mostly holes in
+         * the file: have the generic code ask the file which parts read as
+         * zeroes. Like QEMU, only then, so fallocated clusters stay data.
+         */
+        return BDRV_BLOCK_DATA | BDRV_BLOCK_OFFSET_VALID
+               | (s->metadata_prealloc > 0 ? BDRV_BLOCK_RECURSE : 0);
     case QCOW2_CLUSTER_ZERO_ALLOC:
         *map = host;
         *file = bs->file->bs;

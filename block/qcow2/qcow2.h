@@ -288,6 +288,7 @@ struct BDRVQcow2State {
     bool signalled_corrupt;
     bool dead;                      /* fatal corruption seen: requests get -ENOMEDIUM */
     int snapshot_table_error;       /* check mode: -errno of a bad snapshot table */
+    int8_t metadata_prealloc;       /* -1 not checked yet, else the answer (block status) */
 };
 
 /* ---- refcount.c (lock held) ---- */
@@ -310,6 +311,11 @@ int coroutine_fn qcow2_refcount_sync(BlockDriverState *bs);
 /* Full metadata flush: refcounts, L2 tables, then pending frees. */
 int coroutine_fn qcow2_flush_metadata(BlockDriverState *bs);
 int coroutine_fn qcow2_load_reftable(BlockDriverState *bs, Error **errp);
+/*
+ * Whether the image looks created with preallocation=metadata: clearly more
+ * clusters carry a refcount than the file has allocated. 1 yes, 0 no, -errno.
+ */
+int coroutine_fn qcow2_detect_metadata_prealloc(BlockDriverState *bs);
 /* Metadata kinds for the overlap check (QEMU's overlap-check names in comments). */
 enum {
     QCOW2_OL_HEADER    = 1 << 0,   /* main-header */

@@ -87,6 +87,37 @@ int coroutine_fn qcow2_get_refcount(BlockDriverState *bs, uint64_t cluster, uint
     return 0;
 }
 
+/*
+ * QEMU's guess, with its numbers, so that map and convert see the extents it
+ * sees: the image counts as metadata-preallocated when at least
+ * max(allocated * 10/9, allocated + 2) clusters have a refcount, allocated being
+ * the clusters' worth of blocks the file really has. The scan stops at that
+ * count, so a normal image costs one pass over its refcounts.
+ */
+int coroutine_fn qcow2_detect_metadata_prealloc(BlockDriverState *bs)
+{
+    BDRVQcow2State *s = bs->opaque;
+    int64_t file_len = bdrv_co_getlength(bs->file->bs);
+    int64_t allocated = bdrv_co_get_allocated_file_size(bs->file->bs);
+
+    if (file_len < 0 || allocated < 0) {
+        return file_len < 0 ? file_len : allocated;
+    }
+    uint64_t real = allocated >> s->cluster_bits;
+    uint64_t threshold = MAX(real * 10 / 9, real + 2);
+    uint64_t end = DIV_ROUND_UP(file_len, s->cluster_size), used = 0;
+
+    for (uint64_t i = 0; i < end && used < threshold; i++) {
+        uint64_t rc;
+        int ret = qcow2_get_refcount(bs, i, &rc);
+        if (ret < 0) {
+            return ret;
+        }
+        used += rc != 0;
+    }
+    return used >= threshold;
+}
+
 static int coroutine_fn qcow2_write_reftable_entry(BlockDriverState *bs, uint64_t idx)
 {
     BDRVQcow2State *s = bs->opaque;

@@ -459,6 +459,12 @@ void bdrv_default_perms(BlockDriverState *bs, BdrvChild *c, BdrvChildRole role,
                         uint64_t perm, uint64_t shared, uint64_t *nperm, uint64_t *nshared);
 
 /* ---- blkdebug plumbing: forwarded down the graph to the first driver with hooks ---- */
+/*
+ * Set (for good) by open once a node whose driver has debug hooks exists; until
+ * then bdrv_debug_event, which every request calls several times, returns at
+ * once instead of walking down the graph.
+ */
+extern bool bdrv_debug_hooks_seen;
 void bdrv_debug_event(BlockDriverState *bs, BlkdebugEvent event);
 #define BLKDBG_EVENT(child, evt) \
     do { if (child) { bdrv_debug_event((child)->bs, (evt)); } } while (0)

@@ -31,6 +31,21 @@ static const CreateOption img_amend_qcow2_encrypt[] = {
     { NULL }
 };
 
+/* What the option string may name: the create options, and qcow2's keyslot ones. */
+static CreateOption *img_amend_accepted_opts(const BlockDriver *drv)
+{
+    GArray *a = g_array_new(true, true, sizeof(CreateOption));
+
+    for (const CreateOption *o = drv->create_opts; o && o->name; o++) {
+        g_array_append_val(a, *o);
+    }
+    for (const CreateOption *o = img_amend_qcow2_encrypt;
+         !strcmp(drv->format_name, "qcow2") && o->name; o++) {
+        g_array_append_val(a, *o);
+    }
+    return (CreateOption *)g_array_free(a, false);
+}
+
 static bool img_opts_want_help(const char *options)
 {
     g_auto(GStrv) items = g_strsplit(options ? options : "", ",", -1);
@@ -144,8 +159,11 @@ int img_amend(int argc, char **argv)
                      bdrv_get_format_name(bs));
         goto out;
     }
+    CreateOption *accepted = img_amend_accepted_opts(bs->drv);
     QDict *values = qdict_new();
-    if (!bdrv_create_opts_parse(bs->drv->create_opts, options, values, &err) ||
+    bool parsed = bdrv_create_opts_parse(accepted, options, values, &err);
+    g_free(accepted);
+    if (!parsed ||
         bs->drv->amend_options(bs, values, NULL, NULL, force, &err) < 0) {
         error_report_err(err);
         qobject_unref(values);

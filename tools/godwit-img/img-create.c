@@ -88,7 +88,10 @@ static void img_print_formatting(const char *filename, const char *fmt,
             v = o->def_value_str;
         }
         if (v && o->type == CREATE_OPT_SIZE && qemu_strtosz(v, NULL, &n) == 0) {
-            printf(" %s=%" PRIu64, o->name, n);     /* qemu-img prints sizes as numbers */
+            /* qemu-img prints sizes and numbers as signed 64-bit values: -1 stays -1 */
+            printf(" %s=%" PRId64, o->name, (int64_t)n);
+        } else if (v && o->type == CREATE_OPT_NUMBER && qemu_strtou64(v, NULL, 0, &n) == 0) {
+            printf(" %s=%" PRId64, o->name, (int64_t)n);
         } else if (v) {
             printf(" %s=%s", o->name, v);
         }

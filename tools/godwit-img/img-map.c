@@ -32,14 +32,21 @@ static bool map_entry_mergeable(const MapEntry *cur, const MapEntry *next)
     return true;
 }
 
-static void map_print(const MapEntry *e, ImgOutputFormat output, bool first, bool last)
+/* Print one extent; -1 when the human format cannot express it. */
+static int map_print(const MapEntry *e, ImgOutputFormat output, bool first, bool last)
 {
     if (output == IMG_OUTPUT_HUMAN) {
-        if (e->data && e->has_offset) {
+        if (e->data && !e->has_offset) {
+            /* the human format has no way to say "data, but not at a file offset" */
+            error_report("File contains external, encrypted or compressed clusters.");
+            return -1;
+        }
+        /* data that reads as zeroes (a hole under a preallocated cluster) is left out */
+        if (e->data && !e->zero) {
             printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n",
                    e->start, e->length, e->offset, e->filename ? e->filename : "");
         }
-        return;
+        return 0;
     }
     printf("%s{ \"start\": %" PRId64 ", \"length\": %" PRId64 ", \"depth\": %d, "
            "\"present\": %s, \"zero\": %s, \"data\": %s",
@@ -49,6 +56,7 @@ static void map_print(const MapEntry *e, ImgOutputFormat output, bool first, boo
         printf(", \"offset\": %" PRId64, e->offset);
     }
     printf("}%s\n", last ? "]" : ",");
+    return 0;
 }
 
 static int map_get_status(BlockDriverState *bs, int64_t offset, int64_t bytes, MapEntry *e)
@@ -167,13 +175,16 @@ int img_map(int argc, char **argv)
             continue;
         }
         if (cur.length > 0) {
-            map_print(&cur, output, first, false);
+            ret = map_print(&cur, output, first, false);
+            if (ret < 0) {
+                goto out;
+            }
             first = false;
         }
         cur = next;
     }
     if (cur.length > 0) {
-        map_print(&cur, output, first, true);
+        ret = map_print(&cur, output, first, true);
     } else if (output == IMG_OUTPUT_JSON) {
         /* An empty image is one empty, absent extent. */
         printf("[{ \"start\": %" PRId64 ", \"length\": 0, \"depth\": 0, \"present\": false, "
