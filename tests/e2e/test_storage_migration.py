@@ -314,8 +314,14 @@ def run_postcopy_storage(tmp, seed=23):
         pulled = time.time() - t0
         print('    switch-over after %.2f s (downtime %s ms), storage pulled after %.2f s'
               % (switch, info.get('downtime'), pulled), flush=True)
-        check(src.cmd('block-export-del', {'id': 'src-disk'}) == {'return': {}},
-              'source: block-export-del')
+        # the destination closed its NBD connection, but the source's server may not
+        # have seen the close yet: a safe block-export-del waits for that
+        end = time.time() + 15
+        r = src.cmd('block-export-del', {'id': 'src-disk'})
+        while 'still in use' in r.get('error', {}).get('desc', '') and time.time() < end:
+            time.sleep(0.05)
+            r = src.cmd('block-export-del', {'id': 'src-disk'})
+        check(r == {'return': {}}, 'source: block-export-del')
         same_as_source(dst, src_img, dst_img)
         check(dst.cmd('cont') == {'return': {}}, 'destination: cont')
         src.cmd('quit')
