@@ -22,9 +22,24 @@
 #            copy-mode background and write-blocking.
 #
 # For stream and mirror it prints the median of each program (MB/s, 1 MB =
-# 10^6 bytes) and the ratio godwit/QEMU (above 1.00: godwit is faster).
+# 10^6 bytes) and the ratio godwit/QEMU (above 1.00: godwit is faster), then a
+# "device ceiling" line: the same-size copy done without any block layer, and
+# each program's fraction of it. A copy reads one file and writes another on the
+# same disk, so a fraction near 1.00 means the disk, not the job, sets the pace
+# (then no change to the job can reach a much higher ratio). The ceiling is
+# measured in every round next to the programs, in rotating order: the disk is
+# shared and its speed drifts.
+#   fio  two concurrent jobs, 1 MiB O_DIRECT sequential reads of the source file
+#        (stream: base.qcow2, mirror: src.qcow2) and writes of a fresh file, libaio
+#        QD16 each. fio preallocates the file, so file growth does not hold the
+#        writes back as it does for the qcow2 targets. The copy rate is
+#        min(read, write): the copy ends when the slower side does.
+#   dd   without fio: `dd bs=1M iflag=direct oflag=direct` copying the same bytes
+#        of the source file into a fresh file (one request at a time, reads and
+#        writes alternating).
 #
 # Usage: bench/jobs-bench.sh [-b BUILD_DIR] [-n ROUNDS] [-s stream|mirror|writer]
+# (fio is optional; the ceiling falls back to dd without it)
 #   -b  build directory holding system/godwit (default: build)
 #   -n  rounds per configuration (default 5)
 #   -s  run only one section
@@ -57,13 +72,14 @@ trap 'rm -rf "$tmp"' EXIT
 
 OURS=$ours REF=$(command -v "$ref") ROUNDS=$rounds ONLY=$only TMP=$tmp \
     PYTHONPATH=$src/tests exec python3 - <<'EOF'
-import os, random, statistics, subprocess, sys, time
+import json, os, random, statistics, subprocess, sys, time
 from qmp import VM
 
 ours, ref, tmp = os.environ['OURS'], os.environ['REF'], os.environ['TMP']
 rounds, only = int(os.environ['ROUNDS']), os.environ['ONLY']
 progs = [('godwit', ours), ('qemu', ref)]
 GiB = 1 << 30
+have_fio = subprocess.run(['sh', '-c', 'command -v fio'], stdout=subprocess.DEVNULL).returncode == 0
 
 
 def sh(*argv):
@@ -172,19 +188,52 @@ def writer_once(binary, mode):
     return res, rate
 
 
+def ceiling_fio(src, size, out):
+    common = ['--bs=1M', '--direct=1', '--ioengine=libaio', '--iodepth=16', '--size=%d' % size]
+    res = os.path.join(tmp, 'fio.json')
+    sh('fio', '--output-format=json', '--output=' + res,
+       '--name=read', '--filename=' + src, '--rw=read', *common,
+       '--name=write', '--filename=' + out, '--rw=write', '--fallocate=native', *common)
+    with open(res) as f:
+        jobs = {j['jobname']: j for j in json.load(f)['jobs']}
+    return min(jobs['read']['read']['bw_bytes'], jobs['write']['write']['bw_bytes']) / 1e6
+
+
+def ceiling_dd(src, size, out):
+    t = time.monotonic()
+    sh('dd', 'if=' + src, 'of=' + out, 'bs=1M', 'count=%d' % (size >> 20),
+       'iflag=direct', 'oflag=direct', 'status=none')
+    return size / (time.monotonic() - t) / 1e6
+
+
+def ceiling(src, size):
+    """MB/s of a plain copy of size bytes of src into a fresh file."""
+    out = os.path.join(tmp, 'ceiling.out')
+    try:
+        return (ceiling_fio if have_fio else ceiling_dd)(src, size, out)
+    finally:
+        os.unlink(out)
+
+
 def median_report(label, results):
     med = {p: statistics.median(v) for p, v in results.items()}
     print('%-16s %12.1f %12.1f %6s %8.2f' % (label, med['godwit'], med['qemu'], 'MB/s',
                                             med['godwit'] / med['qemu']))
+    if 'ceiling' in med:
+        print('  device ceiling %12.1f %19s  godwit %.2f, qemu %.2f of it (%s)' %
+              (med['ceiling'], 'MB/s', med['godwit'] / med['ceiling'],
+               med['qemu'] / med['ceiling'], 'fio' if have_fio else 'dd'))
     sys.stdout.flush()
 
 
-def alternate(fn):
-    res = {'godwit': [], 'qemu': []}
+def alternate(fn, ceil=None):
+    """Rounds of fn(binary) per program, and of ceil() if given, in rotating order."""
+    entrants = progs + ([('ceiling', None)] if ceil else [])
+    res = {name: [] for name, _ in entrants}
     for r in range(rounds):
-        order = progs if r % 2 == 0 else progs[::-1]
-        for name, binary in order:
-            res[name].append(fn(binary))
+        k = r % len(entrants)
+        for name, binary in entrants[k:] + entrants[:k]:
+            res[name].append(fn(binary) if binary else ceil())
     return res
 
 
@@ -193,13 +242,13 @@ print('%-16s %12s %12s %6s %8s' % ('test', 'godwit', 'qemu', 'unit', 'ratio'))
 if only in ('', 'stream'):
     sh('qemu-img', 'create', '-q', '-f', 'qcow2', 'base.qcow2', '1G')
     sh('qemu-io', '-t', 'none', '-c', 'write -P 0x5a 0 1G', 'base.qcow2')
-    median_report('stream 1G', alternate(stream_once))
+    median_report('stream 1G', alternate(stream_once, lambda: ceiling('base.qcow2', GiB)))
     os.unlink('base.qcow2')
 if only in ('', 'mirror'):
     sh('qemu-img', 'create', '-q', '-f', 'qcow2', 'src.qcow2', '2G')
     sh('qemu-io', '-t', 'none', '-c', 'write -P 0xa5 0 1G', '-c', 'write -P 0xa6 1G 1G',
        'src.qcow2')
-    median_report('mirror 2G', alternate(mirror_once))
+    median_report('mirror 2G', alternate(mirror_once, lambda: ceiling('src.qcow2', 2 * GiB)))
     os.unlink('src.qcow2')
 if only in ('', 'writer'):
     sh('qemu-img', 'create', '-q', '-f', 'qcow2', 'wsrc.qcow2', '256M')

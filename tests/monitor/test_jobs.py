@@ -4,7 +4,8 @@
 #
 # Block jobs on the godwit binary: states and verbs, pause/resume, speed, cancel
 # before READY, error policies with blkdebug-injected EIO (source intact after),
-# mirror under a writer in both copy modes (target == source after complete),
+# mirror under a writer in both copy modes and with a small buf-size (target ==
+# source after complete),
 # incremental backup with a dirty bitmap, bitmap commands, HMP info block-jobs,
 # HMP qemu-io aio_write during a mirror, standby/ready at stop, blkdebug as
 # backing.file.
@@ -131,9 +132,12 @@ def test_error_policy(d):
 
 
 def test_mirror_under_writes(d):
-    for mode in ('background', 'write-blocking'):
-        src = os.path.join(d, 'w-%s.qcow2' % mode)
-        tgt = os.path.join(d, 'wt-%s.qcow2' % mode)
+    # the last case cuts the copy into many small ops (buf-size 192 KiB: three
+    # 64 KiB chunks per op at most) while aio writes land in and across them
+    for mode, buf in (('background', 0), ('write-blocking', 0), ('background', 192 << 10)):
+        name = mode + ('-buf%d' % buf if buf else '')
+        src = os.path.join(d, 'w-%s.qcow2' % name)
+        tgt = os.path.join(d, 'wt-%s.qcow2' % name)
         img('create', '-f', 'qcow2', src, '64M')
         img('create', '-f', 'qcow2', tgt, '64M')
         vm = launch()
@@ -141,23 +145,31 @@ def test_mirror_under_writes(d):
             vm.cmd('blockdev-add', node(src, 'src'))
             vm.cmd('blockdev-add', node(tgt, 'tgt'))
             hmp(vm, 'qemu-io src "write -P 1 0 16M"')
-            vm.cmd('blockdev-mirror', {'job-id': 'm', 'device': 'src', 'target': 'tgt',
-                                       'sync': 'full', 'copy-mode': mode})
+            args = {'job-id': 'm', 'device': 'src', 'target': 'tgt', 'sync': 'full',
+                    'copy-mode': mode}
+            if buf:
+                args.update({'buf-size': buf, 'granularity': 65536})
+            r = vm.cmd('blockdev-mirror', args)
+            check(r == {'return': {}}, 'blockdev-mirror %s (%r)' % (name, r))
             for i in range(40):
                 off = (i * 1536 * 1024) % (60 << 20)
                 hmp(vm, 'qemu-io src "write -P %d %d 192k"' % (i % 250 + 2, off))
+                if buf:
+                    # unaligned, in flight while the copy runs
+                    hmp(vm, 'qemu-io src "aio_write -q -P %d %d 100k"'
+                        % (i + 50, (i * 997 * 1024 + 4096) % (60 << 20)))
             wait_status(vm, 'm', 'ready')
             for i in range(20):
                 hmp(vm, 'qemu-io src "write -P %d %d 64k"' % (i + 100, i * 3 << 20))
             vm.cmd('block-job-complete', {'device': 'm'})
             ev = vm.qmp.event_wait('BLOCK_JOB_COMPLETED')
-            check('error' not in ev['data'], 'mirror %s completes' % mode)
+            check('error' not in ev['data'], 'mirror %s completes' % name)
             vm.shutdown()
         finally:
             vm.kill()
         r = subprocess.run([QEMU_IMG, 'compare', src, tgt], capture_output=True, text=True)
         check(r.returncode == 0, 'mirror %s under writes: target == source (%s)'
-              % (mode, r.stdout.strip()))
+              % (name, r.stdout.strip()))
 
 
 def test_incremental_backup(d):
