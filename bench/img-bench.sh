@@ -11,8 +11,9 @@
 # Requests are 4 KiB (-s 4k) with O_DIRECT (-t none); qemu-img bench is
 # sequential, so a step (-S, default 64k) scatters them over the file.
 #
-# Usage: bench/img-bench.sh [-b BUILD_DIR] [-n ROUNDS] [-c COUNT] [-S STEP] [-z SIZE] [-w]
+# Usage: bench/img-bench.sh [-b BUILD_DIR] [-a AIOS] [-n ROUNDS] [-c COUNT] [-S STEP] [-z SIZE] [-w]
 #   -b  build directory holding tools/godwit-img (default: build)
+#   -a  back ends to run, comma-separated (default: threads,native,io_uring)
 #   -n  rounds per configuration (default 5)
 #   -c  requests per run (default 20000)
 #   -S  step between requests (default 64k)
@@ -27,10 +28,12 @@ count=20000
 step=64k
 size=512M
 write=
+aios=threads,native,io_uring
 
-while getopts "b:n:c:S:z:w" opt; do
+while getopts "b:a:n:c:S:z:w" opt; do
     case $opt in
     b) build=$OPTARG ;;
+    a) aios=$OPTARG ;;
     n) rounds=$OPTARG ;;
     c) count=$OPTARG ;;
     S) step=$OPTARG ;;
@@ -68,7 +71,7 @@ median()
 printf '%s requests of 4 KiB, step %s, %s rounds, file %s, O_DIRECT\n' \
     "$count" "$step" "$rounds" "$size"
 printf '%-10s %5s %12s %12s %10s %12s\n' aio depth godwit-s qemu-s ratio godwit-kIOPS
-for aio in threads native io_uring; do
+for aio in ${aios//,/ }; do
     for depth in 1 32; do
         ours_t=() ref_t=()
         skip=

@@ -156,6 +156,133 @@ static void test_backend(gconstpointer opaque)
     unlink(path);
 }
 
+/*
+ * Deep queues: more requests at once than io_uring's 128 slots, so requests
+ * also wait for a slot. Every 4 KiB block gets a pattern unique to its round
+ * and index; each request must finish exactly once with its own result, and a
+ * lost completion fails after a deadline instead of hanging.
+ */
+enum { DEEP_NREQ = 300, DEEP_LEN = 4096, DEEP_ROUNDS = 3 };
+
+typedef struct DeepReq {
+    RwReq rw;
+    int finished;                     /* times the request returned */
+} DeepReq;
+
+static void coroutine_fn deep_req_run(void *opaque)
+{
+    DeepReq *d = opaque;
+
+    rw_req_run(&d->rw);
+    d->finished++;
+}
+
+static uint32_t deep_word(int round, int i)
+{
+    return 0x5a000000u | (uint32_t)round << 16 | (uint32_t)i;
+}
+
+static void deep_timeout(void *opaque)
+{
+    *(bool *)opaque = true;
+}
+
+/* Run every request at once; fail if any is lost or finishes twice. */
+static void deep_run_all(DeepReq *reqs)
+{
+    bool expired = false;
+    QEMUTimer *timer = aio_timer_new(qemu_get_aio_context(), QEMU_CLOCK_REALTIME,
+                                     deep_timeout, &expired);
+    Coroutine *cos[DEEP_NREQ];
+    int done;
+
+    timer_mod(timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 60 * NANOSECONDS_PER_SECOND);
+    for (int i = 0; i < DEEP_NREQ; i++) {
+        reqs[i].finished = 0;
+        cos[i] = qemu_coroutine_create(deep_req_run, &reqs[i]);
+    }
+    for (int i = 0; i < DEEP_NREQ; i++) {
+        qemu_coroutine_enter(cos[i]);
+    }
+    do {
+        done = 0;
+        for (int i = 0; i < DEEP_NREQ; i++) {
+            g_assert_cmpint(reqs[i].finished, <=, 1);
+            done += reqs[i].finished;
+        }
+        if (done < DEEP_NREQ) {
+            if (expired) {
+                g_error("%d of %d requests never completed", DEEP_NREQ - done, DEEP_NREQ);
+            }
+            aio_poll(qemu_get_aio_context(), true);
+        }
+    } while (done < DEEP_NREQ);
+    timer_free(timer);
+}
+
+static void test_backend_deep(gconstpointer opaque)
+{
+    FileAioType type = GPOINTER_TO_INT(opaque);
+    g_autofree char *path = make_file("deep.img", 0);
+    DeepReq *reqs = g_new0(DeepReq, DEEP_NREQ);
+    Error *err = NULL;
+
+    const FileBackendOps *ops = file_backend_get(type, &error_abort);
+    FileBackend *be = ops->init(qemu_get_aio_context(), &err);
+    if (!be) {
+        g_test_skip(error_get_pretty(err));
+        error_free(err);
+        g_free(reqs);
+        return;
+    }
+    int fd = open(path, O_RDWR | O_DIRECT);
+    g_assert_cmpint(fd, >=, 0);
+    for (int i = 0; i < DEEP_NREQ; i++) {
+        void *buf = NULL;
+        g_assert_cmpint(posix_memalign(&buf, 4096, DEEP_LEN), ==, 0);
+        /* scattered, so neighbours in the queue are not neighbours on disk */
+        int64_t block = (int64_t)(i * 7 % DEEP_NREQ);
+        reqs[i].rw = (RwReq) { .ops = ops, .be = be, .fd = fd, .offset = block * DEEP_LEN };
+        qemu_iovec_init(&reqs[i].rw.qiov, 1);
+        qemu_iovec_add(&reqs[i].rw.qiov, buf, DEEP_LEN);
+    }
+
+    for (int round = 0; round < DEEP_ROUNDS; round++) {
+        for (int i = 0; i < DEEP_NREQ; i++) {
+            uint32_t *words = reqs[i].rw.qiov.iov[0].iov_base;
+            for (int j = 0; j < DEEP_LEN / 4; j++) {
+                words[j] = deep_word(round, i);
+            }
+            reqs[i].rw.is_write = true;
+        }
+        deep_run_all(reqs);
+        for (int i = 0; i < DEEP_NREQ; i++) {
+            g_assert_cmpint(reqs[i].rw.ret, ==, 0);
+            memset(reqs[i].rw.qiov.iov[0].iov_base, 0, DEEP_LEN);
+            reqs[i].rw.is_write = false;
+        }
+        deep_run_all(reqs);
+        for (int i = 0; i < DEEP_NREQ; i++) {
+            uint32_t *words = reqs[i].rw.qiov.iov[0].iov_base;
+            g_assert_cmpint(reqs[i].rw.ret, ==, 0);
+            for (int j = 0; j < DEEP_LEN / 4; j++) {
+                if (words[j] != deep_word(round, i)) {
+                    g_error("round %d request %d word %d: 0x%08x", round, i, j, words[j]);
+                }
+            }
+        }
+    }
+
+    for (int i = 0; i < DEEP_NREQ; i++) {
+        free(reqs[i].rw.qiov.iov[0].iov_base);
+        qemu_iovec_destroy(&reqs[i].rw.qiov);
+    }
+    g_free(reqs);
+    ops->cleanup(be);
+    close(fd);
+    unlink(path);
+}
+
 /* ---- the driver, through a hand-made node ---- */
 
 static BlockDriverState *file_node_open(const char *path, int flags, const char *aio,
@@ -662,6 +789,16 @@ int main(int argc, char **argv)
 #ifdef CONFIG_IO_URING
     g_test_add_data_func("/file-posix/backend/io_uring", GINT_TO_POINTER(FILE_AIO_IO_URING),
                          test_backend);
+#endif
+    g_test_add_data_func("/file-posix/backend-deep/threads", GINT_TO_POINTER(FILE_AIO_THREADS),
+                         test_backend_deep);
+#ifdef CONFIG_LINUX_AIO
+    g_test_add_data_func("/file-posix/backend-deep/native", GINT_TO_POINTER(FILE_AIO_NATIVE),
+                         test_backend_deep);
+#endif
+#ifdef CONFIG_IO_URING
+    g_test_add_data_func("/file-posix/backend-deep/io_uring", GINT_TO_POINTER(FILE_AIO_IO_URING),
+                         test_backend_deep);
 #endif
     g_test_add_func("/file-posix/open/errors", test_open_errors);
     g_test_add_data_func("/file-posix/io/threads", "threads", test_driver_io);
