@@ -21,10 +21,12 @@
 #include <fcntl.h>
 
 struct MigListener {
-    int fd;
+    int fd;                     /* tcp:/unix: listening socket, else -1 */
     MigAcceptFn *cb;
     void *opaque;
     char *uri;
+    int ready_fd;               /* exec:/fd: the channel, until deliver_bh runs */
+    QEMUBH *deliver_bh;
 };
 
 static bool mig_uri_is(const char *uri, const char *scheme, const char **rest)
@@ -132,6 +134,15 @@ static void mig_listener_accept(void *opaque)
     l->cb(l->opaque, fd);
 }
 
+static void mig_listener_deliver(void *opaque)
+{
+    MigListener *l = opaque;
+    int fd = l->ready_fd;
+
+    l->ready_fd = -1;
+    l->cb(l->opaque, fd);
+}
+
 MigListener *mig_channel_listen(const char *uri, MigAcceptFn *cb, void *opaque, Error **errp)
 {
     MigListener *l = g_new0(MigListener, 1);
@@ -141,6 +152,7 @@ MigListener *mig_channel_listen(const char *uri, MigAcceptFn *cb, void *opaque, 
     l->opaque = opaque;
     l->uri = g_strdup(uri);
     l->fd = -1;
+    l->ready_fd = -1;
     if (mig_uri_is(uri, "tcp:", &rest) || mig_uri_is(uri, "unix:", &rest)) {
         g_autoptr(SocketAddress) addr = socket_parse(uri, errp);
         l->fd = addr ? socket_listen(addr, 1, errp) : -1;
@@ -162,7 +174,13 @@ MigListener *mig_channel_listen(const char *uri, MigAcceptFn *cb, void *opaque, 
     if (fd < 0) {
         goto fail;
     }
-    cb(opaque, fd);
+    /*
+     * Hand the channel over from the main loop, as a connection would come: the
+     * caller gets its listener (and the monitor its reply) before loading starts.
+     */
+    l->ready_fd = fd;
+    l->deliver_bh = aio_bh_new(qemu_get_aio_context(), mig_listener_deliver, l);
+    qemu_bh_schedule(l->deliver_bh);
     return l;
 
 fail:
@@ -189,6 +207,12 @@ void mig_listener_free(MigListener *l)
     if (l->fd >= 0) {
         aio_set_fd_handler(qemu_get_aio_context(), l->fd, NULL, NULL, NULL);
         close(l->fd);
+    }
+    if (l->deliver_bh) {
+        qemu_bh_delete(l->deliver_bh);
+    }
+    if (l->ready_fd >= 0) {
+        close(l->ready_fd);
     }
     g_free(l->uri);
     g_free(l);
