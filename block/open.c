@@ -405,14 +405,22 @@ static int open_driver(BlockDriverState *bs, const BlockDriver *drv, QDict *opti
     if ((drv->flags & BDRV_F_SUPPORTS_BACKING) && !(bs->open_flags & BDRV_O_NO_BACKING)) {
         ret = open_backing(bs, options, errp);
         if (ret < 0) {
-            return ret;
+            goto close;
         }
     }
     if (qdict_size(options)) {
         report_leftover(options, bs->open_flags, drv, errp);
-        return -EINVAL;
+        ret = -EINVAL;
+        goto close;
     }
     return 0;
+
+close:
+    /* the driver opened fine: it must release what it holds (and undo marks it made) */
+    if (drv->close) {
+        drv->close(bs);
+    }
+    return ret;
 }
 
 static void open_failed(BlockDriverState *bs)

@@ -429,6 +429,16 @@ static void blk_mig_load_cleanup(void *opaque)
     g_clear_pointer(&bm->devs, g_ptr_array_unref);
 }
 
+static void blk_mig_free(void *opaque)
+{
+    BlkMig *bm = opaque;
+
+    g_clear_pointer(&bm->devs, g_ptr_array_unref);
+    g_clear_pointer(&bm->fixed, g_hash_table_unref);
+    g_free(bm->buf);
+    g_free(bm);
+}
+
 static const MigSectionOps blk_mig_ops = {
     .is_active = blk_mig_is_active,
     .save_setup = blk_mig_save_setup,
@@ -439,6 +449,7 @@ static const MigSectionOps blk_mig_ops = {
     .load = blk_mig_load,
     .load_finish = blk_mig_load_finish,
     .load_cleanup = blk_mig_load_cleanup,
+    .free = blk_mig_free,
     .optional = true,
 };
 

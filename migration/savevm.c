@@ -35,6 +35,9 @@ static void mig_section_free(gpointer p)
 {
     MigSection *sec = p;
 
+    if (sec->ops->free) {
+        sec->ops->free(sec->opaque);
+    }
     g_free(sec->name);
     g_free(sec);
 }

@@ -98,6 +98,8 @@ typedef struct MigSectionOps {
     int (*load_finish)(void *opaque, Error **errp);
     /* After success or failure. */
     void (*load_cleanup)(void *opaque);
+    /* mig_registry_free() gives the section's opaque back (may be NULL). */
+    void (*free)(void *opaque);
     /* The destination accepts a stream without this section (block, ...). */
     bool optional;
 } MigSectionOps;

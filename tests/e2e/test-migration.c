@@ -119,12 +119,12 @@ static void side_cleanup(Side *sd)
     ram_mig_free(sd->ram);
     cpu_mig_free(sd->cpu);
     mig_registry_free(sd->reg);
-    machine_destroy(sd->m);
-    if (sd->dev) {
+    if (sd->dev) {      /* the transport unhooks its ioeventfds from the VM: first */
         virtio_mmio_destroy(sd->proxy);
         virtio_blk_destroy(sd->dev);
         blk_unref(sd->blk);
     }
+    machine_destroy(sd->m);
     e2e_console_destroy(&sd->console);
     g_free(sd->fail);
 }
