@@ -13,8 +13,10 @@
  *                      request coroutine on the final chunk
  *
  * A reply that breaks the protocol (bad magic, unknown handle, a chunk outside
- * its request, a bad length) kills the connection: every request in flight and
- * every later one fails with -EIO. There is no reconnect (QEMU's default).
+ * its request, a bad length, a read reply that leaves part of the request
+ * unfilled) kills the connection: the reason is reported once, and every
+ * request in flight and every later one fails with -EIO. There is no reconnect
+ * (QEMU's default).
  *
  * Filenames: nbd://host[:port][/export], nbd+tcp://..., nbd+unix:///export?socket=PATH,
  * nbd:host:port[:exportname=X], nbd:unix:PATH[:exportname=X]. Options: server.type
@@ -23,6 +25,7 @@
  */
 #include "util/osdep.h"
 #include "util/aio.h"
+#include "block/block.h"
 #include "block/block-int.h"
 #include "qobject/qdict.h"
 #include "nbd/proto.h"
@@ -42,6 +45,7 @@ typedef struct NBDClientReq {
     QEMUIOVector *qiov;             /* READ destination */
     size_t qiov_offset;
     int ret;                        /* first error (-errno) */
+    uint32_t received;              /* READ: bytes filled by data and hole chunks */
     bool have_extent;
     uint32_t ext_len, ext_flags;
 } NBDClientReq;
@@ -247,116 +251,242 @@ static int coroutine_fn nbd_read_into(BDRVNBDState *s, NBDClientReq *r, uint64_t
     return ret;
 }
 
-/* One structured chunk's payload; 0, or -EINVAL for a protocol violation. */
-static int coroutine_fn nbd_read_chunk(BDRVNBDState *s, NBDClientReq *r,
-                                       const NBDStructuredHdr *h)
+/* OFFSET_DATA or OFFSET_HOLE: fill part of r's buffer. */
+static int coroutine_fn nbd_read_data_chunk(BDRVNBDState *s, NBDClientReq *r,
+                                            const NBDStructuredHdr *h, Error **errp)
 {
-    uint8_t buf[12];
+    bool hole = h->type == NBD_REPLY_TYPE_OFFSET_HOLE;
+    const char *name = hole ? "NBD_REPLY_TYPE_OFFSET_HOLE" : "NBD_REPLY_TYPE_OFFSET_DATA";
     uint32_t len = h->length;
+    uint8_t buf[12];
 
+    if (r->type != NBD_CMD_READ) {
+        error_setg(errp, "Protocol error: server sent %s for a %s request", name,
+                   nbd_cmd_name(r->type));
+        return -EINVAL;
+    }
+    if (hole ? len != 12 : len <= 8) {
+        error_setg(errp, "Protocol error: invalid payload length %" PRIu32 " for %s", len, name);
+        return -EINVAL;
+    }
+    if (nbd_sock_read(&s->sock, buf, hole ? 12 : 8) < 0) {
+        error_setg(errp, "Failed to read %s payload", name);
+        return -EIO;
+    }
+    uint64_t off = nbd_ld64(buf);
+    uint32_t n = hole ? nbd_ld32(buf + 8) : len - 8;
+    if (off < r->offset || n > r->len || off - r->offset > r->len - n) {
+        error_setg(errp, "Protocol error: server sent chunk exceeding requested region");
+        return -EINVAL;
+    }
+    /* chunks must not overlap, so together they cannot exceed the request */
+    if (n > r->len - r->received) {
+        error_setg(errp, "Protocol error: server sent overlapping read chunks");
+        return -EINVAL;
+    }
+    r->received += n;
+    if (hole) {
+        qemu_iovec_memset(r->qiov, r->qiov_offset + (off - r->offset), 0, n);
+        return 0;
+    }
+    if (nbd_read_into(s, r, off - r->offset, n) < 0) {
+        error_setg(errp, "Failed to read %s payload", name);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* BLOCK_STATUS: keep the first extent of our context (we ask for one). */
+static int coroutine_fn nbd_read_status_chunk(BDRVNBDState *s, NBDClientReq *r,
+                                              const NBDStructuredHdr *h, Error **errp)
+{
+    uint32_t len = h->length;
+    uint8_t buf[12];
+
+    if (r->type != NBD_CMD_BLOCK_STATUS) {
+        error_setg(errp, "Protocol error: server sent NBD_REPLY_TYPE_BLOCK_STATUS for a %s "
+                   "request", nbd_cmd_name(r->type));
+        return -EINVAL;
+    }
+    if (len < 12 || (len - 4) % 8) {
+        error_setg(errp, "Protocol error: invalid payload for NBD_REPLY_TYPE_BLOCK_STATUS");
+        return -EINVAL;
+    }
+    if (nbd_sock_read(&s->sock, buf, 12) < 0) {
+        error_setg(errp, "Failed to read NBD_REPLY_TYPE_BLOCK_STATUS payload");
+        return -EIO;
+    }
+    if (nbd_ld32(buf) != s->info.context_id) {
+        error_setg(errp, "Protocol error: unexpected context id %" PRIu32 " for "
+                   "NBD_REPLY_TYPE_BLOCK_STATUS, when negotiated context id is %" PRIu32,
+                   nbd_ld32(buf), s->info.context_id);
+        return -EINVAL;
+    }
+    if (r->have_extent) {
+        error_setg(errp, "Protocol error: server sent more than one "
+                   "NBD_REPLY_TYPE_BLOCK_STATUS chunk");
+        return -EINVAL;
+    }
+    if (!nbd_ld32(buf + 4)) {
+        error_setg(errp, "Protocol error: server sent an extent of length 0");
+        return -EINVAL;
+    }
+    r->have_extent = true;
+    r->ext_len = nbd_ld32(buf + 4);
+    r->ext_flags = nbd_ld32(buf + 8);
+    if (nbd_sock_skip(&s->sock, len - 12) < 0) {
+        error_setg(errp, "Failed to read NBD_REPLY_TYPE_BLOCK_STATUS payload");
+        return -EIO;
+    }
+    return 0;
+}
+
+/* An error chunk: the request fails with the server's errno; the message is skipped. */
+static int coroutine_fn nbd_read_error_chunk(BDRVNBDState *s, NBDClientReq *r,
+                                             const NBDStructuredHdr *h, Error **errp)
+{
+    uint32_t len = h->length;
+    uint8_t buf[6];
+
+    if (len < 6) {
+        error_setg(errp, "Protocol error: invalid payload for structured error");
+        return -EINVAL;
+    }
+    if (nbd_sock_read(&s->sock, buf, 6) < 0) {
+        error_setg(errp, "Failed to read structured error payload");
+        return -EIO;
+    }
+    if (nbd_ld16(buf + 4) > len - 6) {
+        error_setg(errp, "Protocol error: invalid payload for structured error");
+        return -EINVAL;
+    }
+    int err = nbd_wire_to_errno(nbd_ld32(buf));
+    if (!r->ret) {
+        r->ret = -(err ? err : EINVAL);
+    }
+    if (nbd_sock_skip(&s->sock, len - 6) < 0) {
+        error_setg(errp, "Failed to read structured error payload");
+        return -EIO;
+    }
+    return 0;
+}
+
+/* One structured chunk's payload: 0, or -errno with errp set (the connection dies). */
+static int coroutine_fn nbd_read_chunk(BDRVNBDState *s, NBDClientReq *r,
+                                       const NBDStructuredHdr *h, Error **errp)
+{
     switch (h->type) {
     case NBD_REPLY_TYPE_NONE:
-        return len || !(h->flags & NBD_REPLY_FLAG_DONE) ? -EINVAL : 0;
+        if (h->length || !(h->flags & NBD_REPLY_FLAG_DONE)) {
+            error_setg(errp, "Protocol error: NBD_REPLY_TYPE_NONE chunk must be empty and final");
+            return -EINVAL;
+        }
+        return 0;
     case NBD_REPLY_TYPE_OFFSET_DATA:
-    case NBD_REPLY_TYPE_OFFSET_HOLE: {
-        bool hole = h->type == NBD_REPLY_TYPE_OFFSET_HOLE;
-        if (r->type != NBD_CMD_READ || (hole ? len != 12 : len <= 8) ||
-            nbd_sock_read(&s->sock, buf, hole ? 12 : 8) < 0) {
-            return -EINVAL;
-        }
-        uint64_t off = nbd_ld64(buf);
-        uint32_t n = hole ? nbd_ld32(buf + 8) : len - 8;
-        if (off < r->offset || n > r->len || off - r->offset > r->len - n) {
-            return -EINVAL;
-        }
-        if (hole) {
-            qemu_iovec_memset(r->qiov, r->qiov_offset + (off - r->offset), 0, n);
-            return 0;
-        }
-        return nbd_read_into(s, r, off - r->offset, n) < 0 ? -EINVAL : 0;
-    }
+    case NBD_REPLY_TYPE_OFFSET_HOLE:
+        return nbd_read_data_chunk(s, r, h, errp);
     case NBD_REPLY_TYPE_BLOCK_STATUS:
-        if (r->type != NBD_CMD_BLOCK_STATUS || len < 12 || (len - 4) % 8 ||
-            nbd_sock_read(&s->sock, buf, 12) < 0) {
-            return -EINVAL;
-        }
-        if (nbd_ld32(buf) != s->info.context_id || r->have_extent || !nbd_ld32(buf + 4)) {
-            return -EINVAL;
-        }
-        r->have_extent = true;
-        r->ext_len = nbd_ld32(buf + 4);
-        r->ext_flags = nbd_ld32(buf + 8);
-        return nbd_sock_skip(&s->sock, len - 12) < 0 ? -EINVAL : 0;
+        return nbd_read_status_chunk(s, r, h, errp);
     default:
         if (!(h->type & NBD_REPLY_TYPE_ERROR_BIT)) {
+            error_setg(errp, "Protocol error: unknown structured reply chunk type %" PRIu16,
+                       h->type);
             return -EINVAL;
         }
-        if (len < 6 || nbd_sock_read(&s->sock, buf, 6) < 0 || nbd_ld16(buf + 4) > len - 6) {
-            return -EINVAL;
-        }
-        int err = nbd_wire_to_errno(nbd_ld32(buf));
-        if (!r->ret) {
-            r->ret = -(err ? err : EINVAL);
-        }
-        return nbd_sock_skip(&s->sock, len - 6) < 0 ? -EINVAL : 0;
+        return nbd_read_error_chunk(s, r, h, errp);
     }
+}
+
+/* A final chunk: a successful structured READ must have filled every byte. */
+static void nbd_complete(BDRVNBDState *s, NBDClientReq *r, bool simple, Error **errp)
+{
+    if (!simple && r->type == NBD_CMD_READ && !r->ret && r->received != r->len) {
+        error_setg(errp, "Protocol error: server's reply to a read of %" PRIu32 " bytes "
+                   "at offset %" PRIu64 " left %" PRIu32 " bytes unfilled", r->len,
+                   r->offset, r->len - r->received);
+        r->ret = -EIO;
+    }
+    r->done = true;
+    if (r->waiting) {
+        r->waiting = false;
+        aio_co_wake(r->co);
+    }
+}
+
+/* One reply header (simple or structured) into *h; *err = the simple reply's error. */
+static int coroutine_fn nbd_read_reply_hdr(BDRVNBDState *s, NBDStructuredHdr *h,
+                                           uint32_t *err, bool *simple, Error **errp)
+{
+    uint8_t hdr[NBD_STRUCTURED_HDR_SIZE];
+    int ret = nbd_sock_read(&s->sock, hdr, 4);
+
+    if (ret < 0) {
+        return ret;                 /* -ESHUTDOWN: the server closed between replies */
+    }
+    uint32_t magic = nbd_ld32(hdr);
+    *simple = magic == NBD_SIMPLE_REPLY_MAGIC;
+    if (!*simple && (magic != NBD_STRUCTURED_REPLY_MAGIC || !s->info.structured)) {
+        error_setg(errp, "Protocol error: invalid reply magic 0x%" PRIx32, magic);
+        return -EINVAL;
+    }
+    if (nbd_sock_read(&s->sock, hdr + 4, (*simple ? NBD_SIMPLE_REPLY_SIZE
+                                                  : NBD_STRUCTURED_HDR_SIZE) - 4) < 0) {
+        error_setg(errp, "Failed to read reply header");
+        return -EIO;
+    }
+    *h = (NBDStructuredHdr){ .flags = NBD_REPLY_FLAG_DONE, .handle = nbd_ld64(hdr + 8) };
+    *err = 0;
+    if (*simple) {
+        *err = nbd_ld32(hdr + 4);
+    } else {
+        h->flags = nbd_ld16(hdr + 4);
+        h->type = nbd_ld16(hdr + 6);
+        h->length = nbd_ld32(hdr + 16);
+    }
+    return 0;
 }
 
 static void coroutine_fn nbd_reader_co(void *opaque)
 {
     BlockDriverState *bs = opaque;
     BDRVNBDState *s = bs->opaque;
-    uint8_t hdr[NBD_STRUCTURED_HDR_SIZE];
-    int ret = 0;
+    Error *err = NULL;
 
     while (!s->dead) {
-        ret = nbd_sock_read(&s->sock, hdr, 4);
-        if (ret < 0) {
+        NBDStructuredHdr h;
+        uint32_t nbd_err;
+        bool simple;
+        if (nbd_read_reply_hdr(s, &h, &nbd_err, &simple, &err) < 0) {
             break;
-        }
-        uint32_t magic = nbd_ld32(hdr);
-        bool simple = magic == NBD_SIMPLE_REPLY_MAGIC;
-        if ((!simple && (magic != NBD_STRUCTURED_REPLY_MAGIC || !s->info.structured)) ||
-            nbd_sock_read(&s->sock, hdr + 4, (simple ? NBD_SIMPLE_REPLY_SIZE
-                                                      : NBD_STRUCTURED_HDR_SIZE) - 4) < 0) {
-            ret = -EIO;
-            break;
-        }
-        NBDStructuredHdr h = { .flags = NBD_REPLY_FLAG_DONE };
-        uint32_t err = 0;
-        if (simple) {
-            err = nbd_ld32(hdr + 4);
-            h.handle = nbd_ld64(hdr + 8);
-        } else {
-            h.flags = nbd_ld16(hdr + 4);
-            h.type = nbd_ld16(hdr + 6);
-            h.handle = nbd_ld64(hdr + 8);
-            h.length = nbd_ld32(hdr + 16);
         }
         NBDClientReq *r = h.handle < NBD_CLIENT_SLOTS ? &s->reqs[h.handle] : NULL;
         if (!r || !r->in_use || r->done) {
-            ret = -EIO;
+            error_setg(&err, "Unexpected reply cookie %" PRIu64, h.handle);
             break;
         }
         if (simple) {
-            if (err) {
-                int e = nbd_wire_to_errno(err);
+            if (nbd_err) {
+                int e = nbd_wire_to_errno(nbd_err);
                 r->ret = -(e ? e : EINVAL);
             } else if (r->type == NBD_CMD_READ && nbd_read_into(s, r, 0, r->len) < 0) {
-                ret = -EIO;
+                error_setg(&err, "Failed to read reply payload");
                 break;
             }
-        } else if (nbd_read_chunk(s, r, &h) < 0) {
-            ret = -EIO;
+        } else if (nbd_read_chunk(s, r, &h, &err) < 0) {
             break;
         }
         if (h.flags & NBD_REPLY_FLAG_DONE) {
-            r->done = true;
-            if (r->waiting) {
-                r->waiting = false;
-                aio_co_wake(r->co);
+            nbd_complete(s, r, simple, &err);
+            if (err) {
+                break;
             }
         }
+    }
+    /* our own shutdown (close) is no news; a server breaking the protocol is */
+    if (err && !s->sock.shut) {
+        error_reportf_err(err, "NBD server '%s': ", bdrv_get_node_name(bs));
+    } else {
+        error_free(err);
     }
     nbd_fail_all(s, -EIO);
     s->reader_running = false;
