@@ -12,6 +12,34 @@
 #include "util/osdep.h"
 #include "qobject/keyval.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
+
+/*
+ * A key fragment may hold dots (a downstream "__rfqdn_" prefix such as
+ * "__com.example_x"); qdict_flatten() does not escape them, so such a tree
+ * does not come back from qdict_crumple() the same, in QEMU neither.
+ */
+static bool has_dotted_key(QObject *obj)
+{
+    QDict *d = qobject_to(QDict, obj);
+    QList *l = qobject_to(QList, obj);
+
+    if (d) {
+        for (const QDictEntry *e = qdict_first(d); e; e = qdict_next(d, e)) {
+            if (strchr(qdict_entry_key(e), '.') || has_dotted_key(qdict_entry_value(e))) {
+                return true;
+            }
+        }
+    } else if (l) {
+        QListEntry *e;
+        QLIST_FOREACH_ENTRY(l, e) {
+            if (has_dotted_key(qlist_entry_obj(e))) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -69,10 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     QDict *flat = qdict_clone_shallow(a);
     qdict_flatten(flat);
     QObject *back = qdict_crumple(flat, &err);
-    if (back) {
-        assert(qobject_is_equal(back, QOBJECT(a)));
-    } else {
+    if (!back) {
         error_free(err);
+    } else if (!has_dotted_key(QOBJECT(a))) {
+        assert(qobject_is_equal(back, QOBJECT(a)));
     }
     qobject_unref(back);
     qobject_unref(flat);
