@@ -290,7 +290,7 @@ int img_convert(int argc, char **argv)
     const char *fmt = NULL, *out_fmt = NULL, *cache = "unsafe", *src_cache = "writeback";
     g_autofree char *options = NULL;
     bool quiet = false, skip_create = false, image_opts = false, force_share = false;
-    bool target_is_zero = false, progress = false;
+    bool target_is_zero = false, progress = false, target_image_opts = false;
     ConvertState s = { .min_sparse = 4096, .in_order = true };
     bool compress = false;
     const char *out_baseimg = NULL, *backing_fmt = NULL;
@@ -348,8 +348,9 @@ int img_convert(int argc, char **argv)
             break;
         case 'B': out_baseimg = optarg; break;
         case 'F': backing_fmt = optarg; break;
+        case OPTION_TARGET_IMAGE_OPTS: target_image_opts = true; break;
         case 'C': case 'l': case 'r':
-        case OPTION_OBJECT: case OPTION_TARGET_IMAGE_OPTS: case OPTION_SALVAGE:
+        case OPTION_OBJECT: case OPTION_SALVAGE:
         case OPTION_BITMAPS:
             break;                  /* accepted; raw-to-raw copies need none of them */
         }
@@ -361,8 +362,12 @@ int img_convert(int argc, char **argv)
         return 1;
     }
     const char *out = argv[argc - 1];
-    if (!out_fmt) {
-        out_fmt = "raw";
+    if (target_image_opts && !skip_create) {
+        error_report("--target-image-opts requires use of -n flag");
+        return 1;
+    }
+    if (!out_fmt && !target_image_opts) {
+        out_fmt = "raw";    /* with --target-image-opts the options name the driver */
     }
 
     int src_flags = 0, dst_flags = BDRV_O_RDWR;
@@ -406,8 +411,8 @@ int img_convert(int argc, char **argv)
         target_is_zero = !out_baseimg;
     }
     s.target_has_backing = out_baseimg != NULL;
-    s.target = img_open(false, out, out_fmt, dst_flags | BDRV_O_NO_SHARE, dst_wt, quiet,
-                        false);
+    s.target = img_open(target_image_opts, out, out_fmt, dst_flags | BDRV_O_NO_SHARE, dst_wt,
+                        quiet, false);
     if (!s.target) {
         goto out;
     }
