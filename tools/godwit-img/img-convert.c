@@ -159,6 +159,14 @@ static void coroutine_fn convert_co_worker(void *opaque)
         while (ret == 0 && s->in_order && s->wr_next != dst && !s->ret) {
             qemu_co_queue_wait(&s->wr_queue, NULL);
         }
+        /*
+         * In order means: started in offset order. The next chunk may start as soon
+         * as this write has entered the block layer (it runs until its first yield:
+         * a qcow2 target has allocated its clusters by then, under its lock, which
+         * hands out in arrival order), so the data writes overlap.
+         */
+        s->wr_next = dst + len;
+        qemu_co_queue_restart_all(&s->wr_queue);
         if (ret == 0 && !s->ret) {
             if (skip) {
                 ret = 0;
@@ -176,7 +184,6 @@ static void coroutine_fn convert_co_worker(void *opaque)
         if (ret < 0 && !s->ret) {
             s->ret = ret;
         }
-        s->wr_next = dst + len;
         s->done += len;
         qemu_co_queue_restart_all(&s->wr_queue);
         if (!zero && !skip) {
