@@ -126,6 +126,7 @@ if [ -z "$only" ] || [ "$only" = convert ]; then
     {
         local prog=$1 t0 t1
         rm -f "$tmp/out.qcow2"
+        sync    # start clean: no writeback of the previous run's output meanwhile
         t0=$(date +%s.%N)
         "$prog" convert -f raw -O qcow2 "$raw" "$tmp/out.qcow2"
         t1=$(date +%s.%N)
