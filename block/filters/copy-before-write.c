@@ -9,7 +9,7 @@
  *
  *  - blockdev-add {"driver": "copy-before-write", "file": SRC, "target": TGT}: the
  *    filter copies to TGT itself, each cluster once (a copy map on the source
- *    lists the clusters not copied yet).
+ *    lists the clusters not copied yet; block-copy.c keeps it, as for backup).
  *  - backup inserts one above its source and hooks its own copy-before-write in
  *    (cbw_filter_set_hook): the job owns the copy map and the copying.
  *
@@ -21,89 +21,57 @@
 #include "qobject/qdict.h"
 #include "block/filter.h"
 #include "block/dirty-bitmap.h"
+#include "block/block-copy.h"
 
 #define CBW_CLUSTER_DEFAULT (64 * 1024)
-#define CBW_MAX_IO          (1 << 20)
-
-typedef struct CbwRange {
-    int64_t offset, bytes;
-} CbwRange;
 
 typedef struct CbwState {
     BdrvChild *target;                /* blockdev-add form only */
     BdrvWriteNotifier *hook;          /* the active copy-before-write */
     BdrvWriteNotifier own;            /* the blockdev-add form's hook */
+    BlockDriverState *bs;             /* the filter itself, for the copy callbacks */
     int64_t cluster, length;
-    BdrvDirtyBitmap *copy_map;        /* on the source: clusters not copied yet */
+    BlockCopyState *bcs;              /* blockdev-add form: what is not copied yet */
     BdrvDirtyBitmap *done, *access;   /* on the filter */
-    GSList *in_flight;                /* CbwRange * being copied */
-    CoQueue copy_done;
 } CbwState;
 
 static const char *const cbw_open_options[] = { "target", NULL };
 
-static bool cbw_range_busy(CbwState *s, int64_t offset, int64_t bytes)
+/* Copy one area of the source to the target (the blockdev-add form). */
+static int coroutine_fn cbw_co_copy(void *opaque, int64_t offset, int64_t bytes,
+                                    bool *is_read)
 {
-    for (GSList *l = s->in_flight; l; l = l->next) {
-        CbwRange *r = l->data;
-        if (offset < r->offset + r->bytes && r->offset < offset + bytes) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Copy one dirty area of the copy map to the target (the blockdev-add form). */
-static int coroutine_fn cbw_co_copy(BlockDriverState *bs, int64_t offset, int64_t bytes)
-{
-    CbwState *s = bs->opaque;
-    CbwRange r = { offset, bytes };
-    void *buf = bdrv_blockalign(bs, bytes);
+    CbwState *s = opaque;
+    void *buf = bdrv_blockalign(s->bs, bytes);
     int ret;
 
-    s->in_flight = g_slist_prepend(s->in_flight, &r);
-    bdrv_reset_dirty_bitmap(s->copy_map, offset, bytes);
-    ret = bdrv_co_pread(bs->file, offset, bytes, buf, 0);
+    ret = bdrv_co_pread(s->bs->file, offset, bytes, buf, 0);
+    *is_read = ret < 0;
     if (ret >= 0) {
         ret = bdrv_co_pwrite(s->target, offset, bytes, buf, 0);
     }
-    if (ret < 0) {
-        bdrv_set_dirty_bitmap(s->copy_map, offset, bytes);
-    } else {
-        bdrv_set_dirty_bitmap(s->done, offset, bytes);
-    }
     bdrv_blockfree(buf);
-    s->in_flight = g_slist_remove(s->in_flight, &r);
-    qemu_co_queue_restart_all(&s->copy_done);
     return ret;
 }
+
+static void cbw_copied(void *opaque, int64_t offset, int64_t bytes)
+{
+    CbwState *s = opaque;
+
+    bdrv_set_dirty_bitmap(s->done, offset, bytes);
+}
+
+static const BlockCopyOps cbw_copy_ops = {
+    .copy = cbw_co_copy,
+    .copied = cbw_copied,
+};
 
 static int coroutine_fn cbw_own_notify(BdrvWriteNotifier *n, BlockDriverState *bs,
                                        int64_t offset, int64_t bytes)
 {
     CbwState *s = bs->opaque;
-    int64_t start = QEMU_ALIGN_DOWN(offset, s->cluster);
-    int64_t end = MIN(QEMU_ALIGN_UP(offset + bytes, s->cluster), s->length);
 
-    while (start < end) {
-        int64_t dstart, dcount;
-        int ret;
-
-        /* a copy of these clusters in flight must land before we look again */
-        while (cbw_range_busy(s, start, end - start)) {
-            qemu_co_queue_wait(&s->copy_done, NULL);
-        }
-        if (!bdrv_dirty_bitmap_next_dirty_area(s->copy_map, start, end, CBW_MAX_IO,
-                                               &dstart, &dcount)) {
-            break;
-        }
-        ret = cbw_co_copy(bs, dstart, dcount);
-        if (ret < 0) {
-            return ret;               /* the old data must not be lost */
-        }
-        start = dstart + dcount;
-    }
-    return 0;
+    return block_copy_range(s->bcs, offset, bytes);
 }
 
 static BdrvDirtyBitmap *cbw_new_bitmap(BlockDriverState *bs, int64_t cluster, bool full,
@@ -124,10 +92,8 @@ static void cbw_close(BlockDriverState *bs)
 {
     CbwState *s = bs->opaque;
 
-    if (s->copy_map) {
-        bdrv_release_dirty_bitmap(s->copy_map);   /* it lives on the child */
-        s->copy_map = NULL;
-    }
+    block_copy_state_free(s->bcs);    /* its copy map lives on the child */
+    s->bcs = NULL;
 }
 
 static int cbw_open(BlockDriverState *bs, QDict *options, int flags, Error **errp)
@@ -143,7 +109,7 @@ static int cbw_open(BlockDriverState *bs, QDict *options, int flags, Error **err
     if (!s->target && qdict_haskey(options, "target")) {
         return -EINVAL;
     }
-    qemu_co_queue_init(&s->copy_done);
+    s->bs = bs;
     s->length = bdrv_getlength(bs->file->bs);
     if (s->length < 0) {
         error_setg_errno(errp, -s->length, "Cannot get length of '%s'",
@@ -160,10 +126,12 @@ static int cbw_open(BlockDriverState *bs, QDict *options, int flags, Error **err
             error_setg(errp, "Source and target image have different sizes");
             return -EINVAL;
         }
-        s->copy_map = cbw_new_bitmap(bs->file->bs, s->cluster, true, errp);
-        if (!s->copy_map) {
+        s->bcs = block_copy_state_new(bs->file->bs, s->cluster, s->length, &cbw_copy_ops,
+                                      s, errp);
+        if (!s->bcs) {
             return -EINVAL;
         }
+        bdrv_set_dirty_bitmap(block_copy_dirty_bitmap(s->bcs), 0, s->length);
         s->own.notify = cbw_own_notify;
         s->hook = &s->own;
     }

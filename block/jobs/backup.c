@@ -5,7 +5,7 @@
  * backup.c: blockdev-backup and drive-backup: a point-in-time copy of the source
  * (as it was when the job started) into the target.
  *
- * A copy map (a disabled, anonymous dirty bitmap on the source, one bit per
+ * A copy map (block-copy.c: a disabled, anonymous dirty bitmap on the source, one bit per
  * backup cluster) lists what is still to copy: everything (full, none), what the
  * top allocates (top), or the user bitmap's bits (bitmap, incremental). The job
  * walks it; a guest write to a cluster that is still in the map first copies the
@@ -26,9 +26,9 @@
 #include "block/dirty-bitmap.h"
 #include "block/jobs.h"
 #include "block/filter.h"
+#include "block/block-copy.h"
 
 #define BACKUP_CLUSTER_DEFAULT (64 * 1024)
-#define BACKUP_MAX_IO          (1 << 20)
 
 typedef struct BackupJob {
     BlockJob common;                  /* first; common.blk reads the source */
@@ -36,94 +36,61 @@ typedef struct BackupJob {
     BlockDriverState *source, *target_bs;
     BlockDriverState *cbw_bs;         /* the copy-before-write filter above source */
     BackupParams p;
-    int64_t length, cluster;
-    BdrvDirtyBitmap *copy_map;        /* clusters still to copy */
+    int64_t length;
+    BlockCopyState *bcs;              /* copy map: clusters still to copy */
+    BdrvDirtyBitmap *copy_map;        /* bcs's, for short */
     BdrvWriteNotifier cbw;
-    CoQueue copy_done;                /* waiters for a cluster in flight */
-    GSList *in_flight;                /* BackupRange * being copied */
     Error *target_blocker;
     bool removed;
 } BackupJob;
 
-typedef struct BackupRange {
-    int64_t offset, bytes;
-} BackupRange;
-
-static bool backup_range_busy(BackupJob *s, int64_t offset, int64_t bytes)
-{
-    for (GSList *l = s->in_flight; l; l = l->next) {
-        BackupRange *r = l->data;
-        if (offset < r->offset + r->bytes && r->offset < offset + bytes) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/* Copy [offset, offset + bytes) (whole clusters, still in the map) to the target. */
-static int coroutine_fn backup_co_copy(BackupJob *s, int64_t offset, int64_t bytes,
+/* Copy [offset, offset + bytes) to the target (block_copy_area does the map). */
+static int coroutine_fn backup_co_copy(void *opaque, int64_t offset, int64_t bytes,
                                        bool *is_read)
 {
-    BackupRange r = { offset, bytes };
+    BackupJob *s = opaque;
     int64_t pnum;
     void *buf;
     int ret;
 
-    s->in_flight = g_slist_prepend(s->in_flight, &r);
-    bdrv_reset_dirty_bitmap(s->copy_map, offset, bytes);
     ret = bdrv_co_block_status_above(s->source, NULL, true, offset, bytes, &pnum, NULL,
                                      NULL, NULL);
     *is_read = false;
     if (ret >= 0 && (ret & BDRV_BLOCK_ZERO) && pnum >= bytes) {
-        ret = blk_co_pwrite_zeroes(s->target, offset, bytes, BDRV_REQ_MAY_UNMAP);
-    } else {
-        buf = bdrv_blockalign(s->source, bytes);
-        ret = blk_co_pread(s->common.blk, offset, bytes, buf, 0);
-        if (ret < 0) {
-            *is_read = true;
-        } else {
-            ret = blk_co_pwrite(s->target, offset, bytes, buf,
-                                s->p.compress ? BDRV_REQ_WRITE_COMPRESSED : 0);
-        }
-        bdrv_blockfree(buf);
+        return blk_co_pwrite_zeroes(s->target, offset, bytes, BDRV_REQ_MAY_UNMAP);
     }
+    buf = bdrv_blockalign(s->source, bytes);
+    ret = blk_co_pread(s->common.blk, offset, bytes, buf, 0);
     if (ret < 0) {
-        bdrv_set_dirty_bitmap(s->copy_map, offset, bytes);   /* not copied after all */
+        *is_read = true;
     } else {
-        job_progress_update(&s->common.job, bytes);
+        ret = blk_co_pwrite(s->target, offset, bytes, buf,
+                            s->p.compress ? BDRV_REQ_WRITE_COMPRESSED : 0);
     }
-    s->in_flight = g_slist_remove(s->in_flight, &r);
-    qemu_co_queue_restart_all(&s->copy_done);
+    bdrv_blockfree(buf);
     return ret;
 }
+
+static void backup_copied(void *opaque, int64_t offset, int64_t bytes)
+{
+    BackupJob *s = opaque;
+
+    job_progress_update(&s->common.job, bytes);
+}
+
+static const BlockCopyOps backup_copy_ops = {
+    .copy = backup_co_copy,
+    .copied = backup_copied,
+};
 
 /* Copy-before-write: old data of the clusters a guest write touches goes first. */
 static int coroutine_fn backup_cbw_notify(BdrvWriteNotifier *n, BlockDriverState *bs,
                                           int64_t offset, int64_t bytes)
 {
     BackupJob *s = n->opaque;
-    int64_t start = QEMU_ALIGN_DOWN(offset, s->cluster);
-    int64_t end = MIN(QEMU_ALIGN_UP(offset + bytes, s->cluster), s->length);
 
-    while (start < end) {
-        int64_t dstart, dcount;
-        bool is_read;
-
-        while (backup_range_busy(s, start, end - start)) {
-            qemu_co_queue_wait(&s->copy_done, NULL);
-        }
-        if (!bdrv_dirty_bitmap_next_dirty_area(s->copy_map, start, end, BACKUP_MAX_IO,
-                                               &dstart, &dcount)) {
-            break;
-        }
-        int ret = backup_co_copy(s, dstart, dcount, &is_read);
-        if (ret < 0) {
-            /* the guest write must not destroy data the backup still needs */
-            return ret;
-        }
-        start = dstart + dcount;
-    }
-    return 0;
+    /* on failure, the guest write must not destroy data the backup still needs */
+    return block_copy_range(s->bcs, offset, bytes);
 }
 
 static int coroutine_fn backup_run(Job *job, Error **errp)
@@ -161,18 +128,18 @@ static int coroutine_fn backup_run(Job *job, Error **errp)
             return 0;
         }
         if (!bdrv_dirty_bitmap_next_dirty_area(s->copy_map, offset, s->length,
-                                               BACKUP_MAX_IO, &dstart, &dcount)) {
+                                               BLOCK_COPY_MAX_IO, &dstart, &dcount)) {
             if (offset == 0) {
                 break;                /* nothing left anywhere */
             }
             offset = 0;               /* a failed copy re-marked something behind us */
             continue;
         }
-        if (backup_range_busy(s, dstart, dcount)) {
-            qemu_co_queue_wait(&s->copy_done, NULL);
+        if (block_copy_busy(s->bcs, dstart, dcount)) {
+            block_copy_wait(s->bcs);
             continue;
         }
-        ret = backup_co_copy(s, dstart, dcount, &is_read);
+        ret = block_copy_area(s->bcs, dstart, dcount, &is_read);
         if (ret < 0) {
             BlockErrorAction action = block_job_error_action(
                 &s->common, is_read ? s->p.on_source_error : s->p.on_target_error,
@@ -225,7 +192,8 @@ static void backup_exit(Job *job, int ret)
     s->removed = true;
     cbw_filter_set_hook(s->cbw_bs, NULL);
     backup_sync_bitmap(s, ret);
-    bdrv_release_dirty_bitmap(s->copy_map);
+    block_copy_state_free(s->bcs);
+    s->bcs = NULL;
     s->copy_map = NULL;
     bdrv_op_unblock_all(s->target_bs, s->target_blocker);
     blk_unref(s->target);
@@ -266,6 +234,7 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
                   Error **errp)
 {
     BlockDriverInfo bdi = { 0 };
+    int64_t cluster = BACKUP_CLUSTER_DEFAULT;
     BlockDriverState *cbw;
     int64_t len, tlen;
     BackupJob *s;
@@ -314,22 +283,20 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
     s->source = bs;
     s->target_bs = target;
     s->length = len;
-    s->cluster = BACKUP_CLUSTER_DEFAULT;
-    if (bdrv_get_info(target, &bdi) == 0 && bdi.cluster_size > s->cluster) {
-        s->cluster = bdi.cluster_size;
+    if (bdrv_get_info(target, &bdi) == 0 && bdi.cluster_size > cluster) {
+        cluster = bdi.cluster_size;
     }
-    qemu_co_queue_init(&s->copy_done);
     s->target = blk_new(BLK_PERM_WRITE, BLK_PERM_CONSISTENT_READ | BLK_PERM_WRITE_UNCHANGED |
                         BLK_PERM_WRITE | BLK_PERM_RESIZE);
     if (blk_insert_bs(s->target, target, errp) < 0 ||
         block_job_add_bdrv(&s->common, "target", target, 0, BLK_PERM_ALL, errp) < 0) {
         goto fail_job;
     }
-    s->copy_map = bdrv_create_dirty_bitmap(bs, s->cluster, NULL, errp);
-    if (!s->copy_map) {
+    s->bcs = block_copy_state_new(bs, cluster, len, &backup_copy_ops, s, errp);
+    if (!s->bcs) {
         goto fail_job;
     }
-    bdrv_disable_dirty_bitmap(s->copy_map);
+    s->copy_map = block_copy_dirty_bitmap(s->bcs);
     if (p->bitmap) {
         /* copy what it has now; its successor records what is written from here on */
         if (!bdrv_merge_dirty_bitmap(s->copy_map, p->bitmap, NULL, errp) ||
@@ -354,9 +321,7 @@ bool backup_start(BlockDriverState *bs, BlockDriverState *target, const BackupPa
     return true;
 
 fail_job:
-    if (s->copy_map) {
-        bdrv_release_dirty_bitmap(s->copy_map);
-    }
+    block_copy_state_free(s->bcs);
     if (s->target) {
         blk_unref(s->target);
     }
