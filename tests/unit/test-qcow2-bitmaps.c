@@ -14,6 +14,7 @@
 #include "qobject/qdict.h"
 #include <fcntl.h>
 #include "../../block/qcow2/qcow2.h"
+#include "qcow2-test-image.h"
 
 static void test_dir_roundtrip(void)
 {
@@ -79,20 +80,7 @@ static void test_ext_parse(void)
 
 static char *make_image(const char *opts)
 {
-    char *path = g_strdup_printf("%s/test-qcow2-bm-XXXXXX", g_get_tmp_dir());
-    int fd = g_mkstemp(path);
-    g_assert(fd >= 0);
-    close(fd);
-    QDict *o = qdict_new();
-    g_auto(GStrv) kv = g_strsplit(opts, ",", -1);
-    for (int i = 0; kv[i]; i++) {
-        char *eq = strchr(kv[i], '=');
-        *eq = 0;
-        qdict_put_str(o, kv[i], eq + 1);
-    }
-    g_assert_cmpint(bdrv_create(bdrv_find_format("qcow2"), path, o, &error_abort), ==, 0);
-    qobject_unref(o);
-    return path;
+    return qcow2_test_make_image("test-qcow2-bm", opts);
 }
 
 static BlockBackend *open_image(const char *path, int flags)
